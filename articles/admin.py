@@ -1,0 +1,328 @@
+"""The editors' interface. Writers draft; Editors publish (enforced here and in services)."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models import Count
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.utils.html import format_html
+
+from . import images, services
+from .models import Article, ArticleSource, BiasRating, Category, Source
+
+
+def _clean_image_field(form, field: str, **kwargs):
+    upload = form.cleaned_data.get(field)
+    if not isinstance(upload, UploadedFile):
+        return upload  # unchanged, cleared, or empty
+    try:
+        return images.clean_upload(upload, name_hint=upload.name, **kwargs).content
+    except images.ImageRejected as exc:
+        raise ValidationError(str(exc), code="image") from exc
+
+
+class ArticleForm(forms.ModelForm):
+    """Fields come from ArticleAdmin; this adds the image checks."""
+
+    def clean_image(self):
+        return _clean_image_field(self, "image")
+
+
+class SourceForm(forms.ModelForm):
+    """Fields come from SourceAdmin; this adds the logo checks."""
+
+    def clean_logo(self):
+        return _clean_image_field(self, "logo", max_side=images.LOGO_MAX)
+
+    def clean_domain(self):
+        return self.cleaned_data["domain"].strip().lower()
+
+
+class ArticleSourceInline(admin.TabularInline):
+    model = ArticleSource
+    autocomplete_fields = ["source"]
+    fields = ["source", "url", "title", "position"]
+    extra = 1
+
+
+class BiasRatingForm(forms.ModelForm):
+    class Meta:
+        model = BiasRating
+        fields = ["method", "left", "center", "right"]
+        widgets = {"method": forms.RadioSelect}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("left", "center", "right"):
+            self.fields[name].required = False
+            self.fields[name].help_text = "Whole percent, 0–100."
+
+    def clean(self):
+        data = super().clean()
+        if data.get("method") == BiasRating.Method.SOURCES:
+            # Recomputed from the sources' leans once they are saved (ArticleAdmin.save_related);
+            # until then keep valid numbers so the row satisfies its constraints.
+            if not self.instance.pk or self.instance.method != BiasRating.Method.SOURCES:
+                data.update(left=0, center=100, right=0)
+                self.instance.left, self.instance.center, self.instance.right = 0, 100, 0
+            return data
+        values = {name: data.get(name) for name in ("left", "center", "right")}
+        missing = [name for name, value in values.items() if value is None]
+        for name in missing:
+            self.add_error(name, "Enter a percentage (0 if none).")
+        if not missing and sum(values.values()) != 100:
+            raise ValidationError(
+                "Left, center and right must add up to 100%%; they add up to %(total)s%%.",
+                code="sum",
+                params={"total": sum(values.values())},
+            )
+        return data
+
+
+class BiasRatingInline(admin.StackedInline):
+    model = BiasRating
+    form = BiasRatingForm
+    max_num = 1
+    extra = 0
+    verbose_name_plural = "bias rating (leave empty to compute it from the sources)"
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "position", "published_count"]
+    list_editable = ["position"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n=Count("articles"))
+
+    @admin.display(description="stories", ordering="n")
+    def published_count(self, obj):
+        return obj.n
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    form = SourceForm
+    list_display = ["logo_thumb", "name", "domain", "bias", "citation_count"]
+    list_display_links = ["logo_thumb", "name"]
+    list_filter = ["bias"]
+    show_facets = admin.ShowFacets.ALWAYS
+    search_fields = ["name", "domain"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["logo_preview"]
+    fields = ["name", "slug", "domain", "homepage", "bias", "logo", "logo_preview", "description"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n=Count("citations"))
+
+    @admin.display(description="cited", ordering="n")
+    def citation_count(self, obj):
+        return obj.n
+
+    @admin.display(description="logo")
+    def logo_thumb(self, obj):
+        if not obj.logo:
+            return "–"
+        return format_html('<img src="{}" alt="" width="32" height="32" class="admin-thumb">', obj.logo.url)
+
+    @admin.display(description="current logo")
+    def logo_preview(self, obj):
+        if not obj.logo:
+            return "No logo yet."
+        return format_html(
+            '<img src="{}" alt="{} logo" width="{}" height="{}">',
+            obj.logo.url,
+            obj.name,
+            obj.logo_width,
+            obj.logo_height,
+        )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "bias" in form.changed_data:
+            count = services.source_lean_changed(source=obj)
+            if count:
+                messages.info(request, f"Recomputed the bias bar of {count} stories citing {obj.name}.")
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("draft", "Draft"), ("scheduled", "Scheduled"), ("live", "Published (live)")]
+
+    def queryset(self, request, queryset):
+        match self.value():
+            case "draft":
+                return queryset.filter(status=Article.Status.DRAFT)
+            case "scheduled":
+                return queryset.scheduled()
+            case "live":
+                return queryset.published()
+        return queryset
+
+
+@admin.register(Article)
+class ArticleAdmin(admin.ModelAdmin):
+    form = ArticleForm
+    inlines = [ArticleSourceInline, BiasRatingInline]
+    list_display = [
+        "thumbnail",
+        "title",
+        "category",
+        "state",
+        "published_at",
+        "bias_summary",
+        "source_count",
+        "ai_summary",
+    ]
+    list_display_links = ["thumbnail", "title"]
+    list_filter = [StatusFilter, "category", "ai_summary", "featured", "bias_rating__method"]
+    list_select_related = ["category", "bias_rating"]
+    show_facets = admin.ShowFacets.ALWAYS
+    search_fields = ["title", "slug", "summary"]
+    date_hierarchy = "published_at"
+    prepopulated_fields = {"slug": ["title"]}
+    readonly_fields = ["image_preview", "created_at", "updated_at"]
+    actions = ["publish_selected", "unpublish_selected"]
+    list_per_page = 50
+    fieldsets = [
+        (None, {"fields": ["title", "slug", "category", "summary", "ai_summary"]}),
+        ("Lead image", {"fields": ["image", "image_preview", "image_alt", "image_credit"]}),
+        ("Publishing", {"fields": ["status", "published_at", "featured", "created_at", "updated_at"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n_sources=Count("article_sources", distinct=True))
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not services.can_publish(request.user):
+            fields.append("status")
+        return fields
+
+    def has_publish_permission(self, request):
+        return services.can_publish(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        if allowed and obj is not None and obj.status == Article.Status.PUBLISHED:
+            # A story that is (or is about to go) live is the Editors' responsibility.
+            return services.can_publish(request.user)
+        return allowed
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        if allowed and obj is not None and obj.status == Article.Status.PUBLISHED:
+            return services.can_publish(request.user)
+        return allowed
+
+    @admin.display(description="")
+    def thumbnail(self, obj):
+        thumb = obj.rendition("thumb")
+        if not thumb:
+            return "–"
+        return format_html(
+            '<img src="{}" alt="" width="80" height="{}" class="admin-thumb">',
+            obj.image.storage.url(thumb["jpg"]),
+            round(80 * thumb["h"] / thumb["w"]),
+        )
+
+    @admin.display(description="status", ordering="status")
+    def state(self, obj):
+        if obj.is_published():
+            return format_html('<span class="badge badge-live">{}</span>', "Published")
+        if obj.is_scheduled():
+            return format_html('<span class="badge badge-scheduled">{}</span>', "Scheduled")
+        return format_html('<span class="badge badge-draft">{}</span>', "Draft")
+
+    @admin.display(description="bias (L/C/R)")
+    def bias_summary(self, obj):
+        rating = getattr(obj, "bias_rating", None)
+        if rating is None:
+            return "–"
+        return f"{rating.left} / {rating.center} / {rating.right}"
+
+    @admin.display(description="sources", ordering="n_sources")
+    def source_count(self, obj):
+        return obj.n_sources
+
+    @admin.display(description="current image")
+    def image_preview(self, obj):
+        entry = obj.rendition("480") or obj.rendition("thumb")
+        if not entry:
+            return (
+                "No image yet."
+                if not obj.image
+                else format_html('<a href="{}">{}</a>', obj.image.url, "Open")
+            )
+        return format_html(
+            '<img src="{}" alt="{}" width="{}" height="{}" class="admin-preview">',
+            obj.image.storage.url(entry["jpg"]),
+            obj.image_alt,
+            min(entry["w"], 480),
+            round(min(entry["w"], 480) * entry["h"] / entry["w"]),
+        )
+
+    def save_model(self, request, obj, form, change):
+        was_published = change and Article.objects.filter(pk=obj.pk, status=Article.Status.PUBLISHED).exists()
+        if (
+            obj.status == Article.Status.PUBLISHED
+            and not was_published
+            and not services.can_publish(request.user)
+        ):
+            raise PermissionDenied("Only editors can publish stories.")
+        if not change:
+            obj.created_by = request.user
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        services.bias_rating_refresh(article=form.instance)
+
+    @admin.action(description="Publish the selected stories", permissions=["publish"])
+    def publish_selected(self, request, queryset):
+        count = services.articles_set_status(
+            articles=queryset, status=Article.Status.PUBLISHED, user=request.user
+        )
+        self.message_user(request, f"Published {count} stories.", messages.SUCCESS)
+
+    @admin.action(description="Unpublish the selected stories (back to draft)", permissions=["publish"])
+    def unpublish_selected(self, request, queryset):
+        count = services.articles_set_status(
+            articles=queryset, status=Article.Status.DRAFT, user=request.user
+        )
+        self.message_user(request, f"Unpublished {count} stories.", messages.SUCCESS)
+
+    def get_urls(self):
+        preview = self.admin_site.admin_view(self.preview_view)
+        return [
+            path("<path:object_id>/preview/", preview, name="articles_article_preview"),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request, object_id):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        from .views import article_context
+
+        article = get_object_or_404(Article.objects.select_related("category", "bias_rating"), pk=object_id)
+        response = TemplateResponse(
+            request, "articles/article_detail.html", {**article_context(article), "preview": True}
+        )
+        add_never_cache_headers(response)
+        patch_cache_control(response, private=True, no_store=True)
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        extra_context["preview_url"] = reverse("admin:articles_article_preview", args=[object_id])
+        return super().change_view(request, object_id, form_url, extra_context)

@@ -1,0 +1,65 @@
+"""Bias arithmetic: whole percentages that always sum to exactly 100.
+
+Largest-remainder (Hamilton) rounding: floor every share, then hand the points still missing to
+the shares with the largest fractional parts (ties go left, center, right in that order so the
+result is deterministic).
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+LEFT_LEANS = frozenset({"left", "lean_left"})
+CENTER_LEANS = frozenset({"center"})
+RIGHT_LEANS = frozenset({"right", "lean_right"})
+
+
+@dataclass(frozen=True)
+class BiasSplit:
+    left: int
+    center: int
+    right: int
+    unrated: int = 0
+
+    @property
+    def rated(self) -> bool:
+        return self.left + self.center + self.right == 100
+
+
+def largest_remainder(counts: Iterable[int], total: int = 100) -> list[int]:
+    """Split `total` in proportion to `counts` into whole numbers that sum to `total` exactly."""
+    counts = list(counts)
+    if any(c < 0 for c in counts):
+        raise ValueError("counts must not be negative")
+    whole = sum(counts)
+    if whole == 0:
+        raise ValueError("at least one count must be positive")
+    quotas = [c * total for c in counts]
+    shares = [q // whole for q in quotas]
+    missing = total - sum(shares)
+    # Remainders compared as integers (q % whole) so no float error can reorder them.
+    by_remainder = sorted(range(len(counts)), key=lambda i: (-(quotas[i] % whole), i))
+    for i in by_remainder[:missing]:
+        shares[i] += 1
+    return shares
+
+
+def split_from_leans(leans: Iterable[str]) -> BiasSplit | None:
+    """Percentages from the leans of an article's sources; None when no source is rated.
+
+    lean_left counts as left, lean_right as right; unrated sources are left out of the
+    percentages and counted apart.
+    """
+    left = center = right = unrated = 0
+    for lean in leans:
+        if lean in LEFT_LEANS:
+            left += 1
+        elif lean in RIGHT_LEANS:
+            right += 1
+        elif lean in CENTER_LEANS:
+            center += 1
+        else:
+            unrated += 1
+    if left + center + right == 0:
+        return None
+    pl, pc, pr = largest_remainder([left, center, right])
+    return BiasSplit(pl, pc, pr, unrated)

@@ -1,0 +1,19 @@
+from django.conf import settings
+from django.utils.functional import SimpleLazyObject
+
+from .models import Category
+
+
+def nav_sections(request) -> list[Category]:
+    """The sections in navigation order, fetched once per request."""
+    if not hasattr(request, "_nav_sections"):
+        request._nav_sections = list(Category.objects.all())
+    return request._nav_sections
+
+
+def site(request):
+    """Site name and the section navigation (one query, made only when a page uses it)."""
+    return {
+        "site_name": settings.NEWSAPP_SITE_NAME,
+        "nav_sections": SimpleLazyObject(lambda: nav_sections(request)),
+    }

@@ -1,0 +1,146 @@
+"""Images: uploads decoded and re-encoded (never trusted by name), renditions made once at save time.
+
+A page view never resizes anything: templates read the rendition names and sizes stored on the
+article (`Article.renditions`).
+"""
+
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
+RENDITION_WIDTHS = (480, 960, 1440)
+THUMB_WIDTH = 160
+LOGO_MAX = 256
+
+
+class ImageRejected(ValueError):
+    """An upload that is not an image we accept; the message is fit to show the editor."""
+
+
+@dataclass(frozen=True)
+class CleanImage:
+    content: ContentFile
+    width: int
+    height: int
+    format: str
+
+
+def _open_checked(fileobj, *, max_pixels: int, max_bytes: int) -> Image.Image:
+    fileobj.seek(0, io.SEEK_END)
+    size = fileobj.tell()
+    fileobj.seek(0)
+    if size == 0:
+        raise ImageRejected("The file is empty.")
+    if size > max_bytes:
+        raise ImageRejected(f"The file is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(fileobj)
+            if img.format not in FORMATS:
+                raise ImageRejected(
+                    f"{img.format or 'This'} images are not accepted: upload a JPEG, PNG or WebP picture."
+                )
+            width, height = img.size
+            if width * height > max_pixels:
+                raise ImageRejected(
+                    f"The picture is {width}×{height} pixels; the limit is {max_pixels / 1e6:.0f} megapixels."
+                )
+            img.load()
+    except ImageRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageRejected("The picture is too large to process safely.") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ImageRejected(
+            "The file is not a picture we can read: upload a JPEG, PNG or WebP image."
+        ) from exc
+    return img
+
+
+def _encode(img: Image.Image, fmt: str) -> bytes:
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        if img.mode not in ("RGB", "L"):
+            img = img.convert("RGB")
+        img.save(out, "JPEG", quality=86, optimize=True, progressive=True)
+    elif fmt == "WEBP":
+        img.save(out, "WEBP", quality=82, method=4)
+    else:
+        img.save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+def clean_upload(fileobj, *, name_hint: str = "image", max_side: int | None = None) -> CleanImage:
+    """Decode an uploaded image, check it, and re-encode it without metadata (EXIF, GPS, ICC text).
+
+    EXIF orientation is applied to the pixels first so the picture stays the right way up.
+    """
+    img = _open_checked(
+        fileobj, max_pixels=settings.NEWSAPP_MAX_IMAGE_PIXELS, max_bytes=settings.NEWSAPP_MAX_UPLOAD_BYTES
+    )
+    fmt = img.format
+    img = ImageOps.exif_transpose(img)
+    if img.mode not in ("RGB", "RGBA", "L", "LA"):
+        img = img.convert("RGBA" if "transparency" in img.info or img.mode in ("P", "PA") else "RGB")
+    if fmt == "JPEG" and img.mode != "RGB":
+        img = img.convert("RGB")
+    if max_side and max(img.size) > max_side:
+        img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    data = _encode(img, fmt)
+    stem = PurePosixPath(name_hint).stem or "image"
+    return CleanImage(ContentFile(data, name=f"{stem}{FORMATS[fmt]}"), img.width, img.height, fmt)
+
+
+def make_renditions(field_file) -> dict:
+    """Write the fixed set of renditions beside the original; return their names and sizes.
+
+    Keyed by width ("thumb", "480", "960", "1440"); each has JPEG and WebP files. Widths larger than
+    the original are not made (no upscaling); the original's own width then closes the set.
+    """
+    storage = field_file.storage
+    field_file.open("rb")
+    try:
+        original = Image.open(field_file)
+        original.load()
+    finally:
+        field_file.close()
+    if original.mode not in ("RGB", "L"):
+        background = Image.new("RGB", original.size, "white")
+        background.paste(original.convert("RGBA"), mask=original.convert("RGBA").getchannel("A"))
+        original = background
+    stem = str(PurePosixPath(field_file.name).with_suffix(""))
+    widths = [w for w in RENDITION_WIDTHS if w < original.width] + [min(original.width, RENDITION_WIDTHS[-1])]
+    result = {}
+    for key, width in [("thumb", min(THUMB_WIDTH, original.width))] + [
+        (str(w), w) for w in sorted(set(widths))
+    ]:
+        height = max(1, round(original.height * width / original.width))
+        resized = (
+            original
+            if width == original.width
+            else original.resize((width, height), Image.Resampling.LANCZOS)
+        )
+        entry = {"w": width, "h": height}
+        for fmt, ext in (("JPEG", "jpg"), ("WEBP", "webp")):
+            name = storage.save(f"{stem}_{key}.{ext}", ContentFile(_encode(resized, fmt)))
+            entry[ext] = name
+        result[key] = entry
+    return result
+
+
+def delete_files(names) -> None:
+    for name in names:
+        if name:
+            default_storage.delete(name)
+
+
+def rendition_files(renditions: dict) -> list[str]:
+    return [entry[ext] for entry in renditions.values() for ext in ("jpg", "webp") if entry.get(ext)]

@@ -1,0 +1,321 @@
+import uuid
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, RegexValidator, URLValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.lookups import Exact
+from django.urls import reverse
+from django.utils import timezone
+
+from . import images
+from .text import plain_excerpt, render_markdown
+
+http_url = URLValidator(
+    schemes=["http", "https"], message="Enter a web address that starts with http:// or https://."
+)
+domain_validator = RegexValidator(
+    r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+    "Enter a bare domain in lower case, such as bbc.co.uk (no http://, no path).",
+)
+
+
+def _unguessable(folder: str, filename: str) -> str:
+    suffix = PurePosixPath(filename).suffix.lower() or ".jpg"
+    return f"{folder}/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+
+
+def article_image_path(instance, filename):
+    return _unguessable("articles", filename)
+
+
+def source_logo_path(instance, filename):
+    return _unguessable("logos", filename)
+
+
+class Category(models.Model):
+    """A section of the site (World, Politics, ...). Home is not a category: it spans them all."""
+
+    name = models.CharField(max_length=60, unique=True)
+    slug = models.SlugField(max_length=60, unique=True, help_text="Used in the section's web address.")
+    position = models.PositiveSmallIntegerField(
+        default=0, help_text="Order in the navigation bar, lowest first."
+    )
+    description = models.CharField(
+        max_length=200, blank=True, help_text="One line shown under the section title."
+    )
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = "section"
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("articles:section", kwargs={"section": self.slug})
+
+
+class Source(models.Model):
+    """A news outlet whose reporting our stories draw on."""
+
+    class Lean(models.TextChoices):
+        LEFT = "left", "Left"
+        LEAN_LEFT = "lean_left", "Lean left"
+        CENTER = "center", "Center"
+        LEAN_RIGHT = "lean_right", "Lean right"
+        RIGHT = "right", "Right"
+        UNRATED = "unrated", "Unrated"
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=120, unique=True)
+    domain = models.CharField(
+        max_length=253,
+        unique=True,
+        validators=[domain_validator],
+        help_text="The outlet's web domain, e.g. bbc.co.uk. Imports match outlets by this.",
+    )
+    homepage = models.URLField(max_length=500, validators=[http_url])
+    logo = models.ImageField(
+        upload_to=source_logo_path,
+        blank=True,
+        width_field="logo_width",
+        height_field="logo_height",
+        help_text="PNG, JPEG or WebP. Shown small beside the outlet's links.",
+    )
+    logo_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    logo_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    bias = models.CharField(
+        "political lean",
+        max_length=12,
+        choices=Lean,
+        default=Lean.UNRATED,
+        help_text="Feeds the bias bar of stories whose rating is computed from their sources.",
+    )
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.domain = self.domain.strip().lower()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("articles:source", kwargs={"slug": self.slug})
+
+
+class ArticleQuerySet(models.QuerySet):
+    def published(self):
+        """The one rule of visibility: published, and its publish time has come."""
+        return self.filter(status=Article.Status.PUBLISHED, published_at__lte=timezone.now())
+
+    def scheduled(self):
+        return self.filter(status=Article.Status.PUBLISHED, published_at__gt=timezone.now())
+
+    def for_cards(self):
+        """What an article card needs, in the same query."""
+        return self.select_related("category", "bias_rating").order_by("-published_at", "-pk")
+
+
+class Article(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True, help_text="The story's web address. Keep it short.")
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="articles", verbose_name="section"
+    )
+    summary = models.TextField(
+        help_text="Markdown. Separate paragraphs with a blank line; **bold**, *italic* and links work."
+    )
+    summary_html = models.TextField(editable=False, blank=True)
+    excerpt = models.CharField(max_length=300, editable=False, blank=True)
+    image = models.ImageField(
+        "lead image",
+        upload_to=article_image_path,
+        blank=True,
+        width_field="image_width",
+        height_field="image_height",
+        help_text="JPEG, PNG or WebP, at least 960 pixels wide for a sharp picture.",
+    )
+    image_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    image_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    image_alt = models.CharField(
+        "image description",
+        max_length=300,
+        blank=True,
+        help_text="What the picture shows, for readers who cannot see it. Required with an image.",
+    )
+    image_credit = models.CharField(
+        max_length=120, blank=True, help_text='Where the picture comes from; shown as "Image from …".'
+    )
+    renditions = models.JSONField(default=dict, blank=True, editable=False)
+    status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
+    published_at = models.DateTimeField(
+        "publish time",
+        null=True,
+        blank=True,
+        help_text="Leave empty to publish now. A time in the future schedules the story.",
+    )
+    ai_summary = models.BooleanField(
+        "AI-written summary", default=False, help_text="Shows readers the AI-summary disclaimer."
+    )
+    featured = models.BooleanField(default=False, help_text="Featured stories lead the front page.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+
+    objects = ArticleQuerySet.as_manager()
+
+    _saved_image_name = None
+
+    class Meta:
+        ordering = ["-published_at", "-pk"]
+        permissions = [("publish_article", "Can publish and unpublish articles")]
+        indexes = [
+            models.Index(fields=["status", "-published_at"], name="article_status_pub_idx"),
+            models.Index(fields=["category", "status", "-published_at"], name="article_section_pub_idx"),
+            models.Index(
+                fields=["-published_at"],
+                condition=Q(featured=True, status="published"),
+                name="article_featured_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        if self.status == self.Status.PUBLISHED and self.published_at is None:
+            self.published_at = timezone.now()
+        self.summary_html = render_markdown(self.summary)
+        self.excerpt = plain_excerpt(self.summary_html)
+        image_changed = (self.image.name or None) != (self._saved_image_name or None)
+        if image_changed:
+            self.renditions = {}
+        super().save(*args, **kwargs)
+        if image_changed and self.image:
+            self.renditions = images.make_renditions(self.image)
+            type(self).objects.filter(pk=self.pk).update(renditions=self.renditions)
+        self._saved_image_name = self.image.name
+
+    def get_absolute_url(self):
+        return reverse("articles:article", kwargs={"section": self.category.slug, "slug": self.slug})
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.image and not self.image_alt.strip():
+            raise ValidationError({"image_alt": "Describe the lead image for readers who cannot see it."})
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # Remember the stored image so save() makes renditions only when it changes.
+        instance._saved_image_name = instance.__dict__.get("image")
+        return instance
+
+    def is_published(self) -> bool:
+        """Mirrors ArticleQuerySet.published() for an instance in hand."""
+        return (
+            self.status == self.Status.PUBLISHED
+            and self.published_at is not None
+            and self.published_at <= timezone.now()
+        )
+
+    def is_scheduled(self) -> bool:
+        return (
+            self.status == self.Status.PUBLISHED and self.published_at is not None and not self.is_published()
+        )
+
+    def rendition(self, name: str) -> dict | None:
+        return self.renditions.get(name)
+
+
+class ArticleSource(models.Model):
+    """One piece of outside reporting a story was drawn from."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="article_sources")
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, related_name="citations", verbose_name="outlet"
+    )
+    url = models.URLField("link to the original piece", max_length=500, validators=[http_url])
+    title = models.CharField("its headline", max_length=300, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = "source"
+        constraints = [models.UniqueConstraint(fields=["article", "url"], name="articlesource_unique_url")]
+
+    def __str__(self):
+        return self.url
+
+
+class BiasRating(models.Model):
+    """Left / center / right coverage of one story, as whole percentages summing to 100."""
+
+    class Method(models.TextChoices):
+        EDITORIAL = "editorial", "Set by an editor"
+        SOURCES = "sources", "Computed from the sources' leans"
+
+    article = models.OneToOneField(
+        Article, on_delete=models.CASCADE, primary_key=True, related_name="bias_rating"
+    )
+    left = models.PositiveSmallIntegerField(validators=[MaxValueValidator(100)])
+    center = models.PositiveSmallIntegerField(validators=[MaxValueValidator(100)])
+    right = models.PositiveSmallIntegerField(validators=[MaxValueValidator(100)])
+    method = models.CharField(max_length=10, choices=Method, default=Method.EDITORIAL)
+    unrated_sources = models.PositiveSmallIntegerField(
+        default=0,
+        editable=False,
+        help_text="Sources left out of a computed rating because their lean is unrated.",
+    )
+
+    class Meta:
+        verbose_name = "bias rating"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    left__gte=0, left__lte=100, center__gte=0, center__lte=100, right__gte=0, right__lte=100
+                ),
+                name="biasrating_each_0_100",
+            ),
+            models.CheckConstraint(
+                condition=Exact(F("left") + F("center") + F("right"), 100), name="biasrating_sums_to_100"
+            ),
+        ]
+
+    def __str__(self):
+        return f"L {self.left}% C {self.center}% R {self.right}%"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        values = (self.left, self.center, self.right)
+        if None not in values and sum(values) != 100:
+            raise ValidationError(
+                f"Left, center and right must add up to 100%; they add up to {sum(values)}%.", code="sum"
+            )

@@ -1,0 +1,72 @@
+"""Writes that span several models. Keyword-only arguments; callers pass the acting user."""
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from .bias import split_from_leans
+from .models import Article, BiasRating, Source
+
+PUBLISH_PERMISSION = "articles.publish_article"
+
+
+def can_publish(user) -> bool:
+    return bool(user and user.has_perm(PUBLISH_PERMISSION))
+
+
+def bias_rating_refresh(*, article: Article) -> BiasRating | None:
+    """Recompute a rating made from the sources' leans (or create one when the story has none).
+
+    An editorial rating is left alone. A computed rating whose sources are all unrated is removed:
+    a bar with nothing behind it would mislead readers.
+    """
+    rating = BiasRating.objects.filter(article=article).first()
+    if rating is not None and rating.method == BiasRating.Method.EDITORIAL:
+        return rating
+    leans = article.article_sources.values_list("source__bias", flat=True)
+    split = split_from_leans(leans)
+    if split is None:
+        if rating is not None:
+            rating.delete()
+        return None
+    rating, _ = BiasRating.objects.update_or_create(
+        article=article,
+        defaults={
+            "left": split.left,
+            "center": split.center,
+            "right": split.right,
+            "unrated_sources": split.unrated,
+            "method": BiasRating.Method.SOURCES,
+        },
+    )
+    return rating
+
+
+def source_lean_changed(*, source: Source) -> int:
+    """Recompute the computed ratings of every story citing this outlet; returns how many."""
+    articles = Article.objects.filter(article_sources__source=source).exclude(
+        bias_rating__method=BiasRating.Method.EDITORIAL
+    )
+    count = 0
+    for article in articles.distinct().iterator():
+        bias_rating_refresh(article=article)
+        count += 1
+    return count
+
+
+@transaction.atomic
+def articles_set_status(*, articles, status: str, user) -> int:
+    """Publish or unpublish articles; only users allowed to publish may do either."""
+    if not can_publish(user):
+        raise PermissionDenied("Only editors can publish or unpublish stories.")
+    changed = 0
+    for article in articles.select_for_update():
+        if article.status == status:
+            continue
+        article.status = status
+        if status == Article.Status.PUBLISHED and article.published_at is None:
+            article.published_at = timezone.now()
+        article.updated_by = user
+        article.save(update_fields=["status", "published_at", "updated_by", "updated_at"])
+        changed += 1
+    return changed

@@ -1,0 +1,74 @@
+"""Template helpers for the public pages; HTML is built with format_html only."""
+
+from django import template
+from django.core.files.storage import default_storage
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+LEAD_SIZES = "(min-width: 62rem) 58rem, 100vw"
+CARD_SIZES = "(min-width: 62rem) 20rem, (min-width: 40rem) 45vw, 100vw"
+
+
+def _srcset(entries, ext):
+    return ", ".join(f"{default_storage.url(e[ext])} {e['w']}w" for e in entries)
+
+
+@register.simple_tag
+def picture(article, sizes="lead", lazy=True, css_class=""):
+    """A <picture> with WebP and JPEG srcsets from the renditions made at save time."""
+    entries = sorted((e for k, e in article.renditions.items() if k != "thumb"), key=lambda e: e["w"])
+    if not entries:
+        return ""
+    fallback = next((e for e in entries if e["w"] >= 960), entries[-1])
+    return format_html(
+        '<picture><source type="image/webp" srcset="{}" sizes="{}">'
+        '<img src="{}" srcset="{}" sizes="{}" width="{}" height="{}" alt="{}"{}{}></picture>',
+        _srcset(entries, "webp"),
+        LEAD_SIZES if sizes == "lead" else CARD_SIZES,
+        default_storage.url(fallback["jpg"]),
+        _srcset(entries, "jpg"),
+        LEAD_SIZES if sizes == "lead" else CARD_SIZES,
+        fallback["w"],
+        fallback["h"],
+        article.image_alt,
+        format_html(' class="{}"', css_class) if css_class else "",
+        mark_safe(' loading="lazy" decoding="async"') if lazy else mark_safe(' fetchpriority="high"'),
+    )
+
+
+@register.inclusion_tag("includes/_bias_bar.html")
+def bias_bar(rating, compact=False):
+    if rating is None:
+        return {"rating": None, "compact": compact}
+    parts = [
+        ("l", "Left", "L", rating.left),
+        ("c", "Center", "C", rating.center),
+        ("r", "Right", "R", rating.right),
+    ]
+    offset = 0
+    segments = []
+    for key, word, letter, value in parts:
+        segments.append({"key": key, "word": word, "letter": letter, "value": value, "x": offset})
+        offset += value
+    return {"rating": rating, "segments": segments, "compact": compact}
+
+
+@register.simple_tag
+def source_logo(source, size=32):
+    if not source.logo:
+        return format_html('<span class="logo-fallback" aria-hidden="true">{}</span>', source.name[:1])
+    return format_html(
+        '<img src="{}" alt="{} logo" width="{}" height="{}" class="source-logo" loading="lazy">',
+        source.logo.url,
+        source.name,
+        size,
+        round(size * (source.logo_height or 1) / (source.logo_width or 1)),
+    )
+
+
+@register.simple_tag
+def summary_paragraphs(article):
+    """The sanitized HTML made at save time (never the raw Markdown)."""
+    return mark_safe(article.summary_html)

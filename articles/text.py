@@ -1,0 +1,50 @@
+"""Editors' Markdown, rendered once at save time into sanitized HTML."""
+
+import html
+import re
+
+import markdown
+import nh3
+
+ALLOWED_TAGS = {
+    "p",
+    "br",
+    "a",
+    "em",
+    "strong",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "h2",
+    "h3",
+    "h4",
+    "code",
+    "pre",
+    "hr",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
+# Only web links are ever rendered as links: no javascript:, data:, mailto: or relative trickery.
+URL_SCHEMES = {"http", "https"}
+
+
+def render_markdown(source: str) -> str:
+    raw = markdown.markdown(source or "", extensions=["sane_lists"], output_format="html")
+    return nh3.clean(
+        raw,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+
+
+def plain_excerpt(rendered_html: str, limit: int = 240) -> str:
+    """First words of the rendered summary as plain text, cut on a word boundary."""
+    text = html.unescape(re.sub(r"<[^>]+>", " ", rendered_html))
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:.-")
+    return f"{cut}…"
