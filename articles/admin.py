@@ -106,9 +106,14 @@ class CategoryAdmin(admin.ModelAdmin):
         return obj.n
 
 
+class NewsroomMedia:
+    css = {"all": ["css/admin.css"]}
+
+
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
     form = SourceForm
+    Media = NewsroomMedia
     list_display = ["logo_thumb", "name", "domain", "bias", "citation_count"]
     list_display_links = ["logo_thumb", "name"]
     list_filter = ["bias"]
@@ -172,6 +177,7 @@ class StatusFilter(admin.SimpleListFilter):
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
     form = ArticleForm
+    Media = NewsroomMedia
     inlines = [ArticleSourceInline, BiasRatingInline]
     list_display = [
         "thumbnail",

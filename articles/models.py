@@ -210,8 +210,7 @@ class Article(models.Model):
     def save(self, *args, **kwargs):
         if self.status == self.Status.PUBLISHED and self.published_at is None:
             self.published_at = timezone.now()
-        self.summary_html = render_markdown(self.summary)
-        self.excerpt = plain_excerpt(self.summary_html)
+        self.render_summary()
         image_changed = (self.image.name or None) != (self._saved_image_name or None)
         if image_changed:
             self.renditions = {}
@@ -236,6 +235,11 @@ class Article(models.Model):
         # Remember the stored image so save() makes renditions only when it changes.
         instance._saved_image_name = instance.__dict__.get("image")
         return instance
+
+    def render_summary(self):
+        """Markdown to sanitized HTML and a plain excerpt, once per save (never per page view)."""
+        self.summary_html = render_markdown(self.summary)
+        self.excerpt = plain_excerpt(self.summary_html)
 
     def is_published(self) -> bool:
         """Mirrors ArticleQuerySet.published() for an instance in hand."""

@@ -2,6 +2,7 @@
 
 import html
 import re
+import threading
 
 import markdown
 import nh3
@@ -28,8 +29,18 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 URL_SCHEMES = {"http", "https"}
 
 
+_local = threading.local()
+
+
+def _converter() -> markdown.Markdown:
+    # Building a Markdown instance costs more than converting a summary; keep one per thread.
+    if not hasattr(_local, "md"):
+        _local.md = markdown.Markdown(extensions=["sane_lists"], output_format="html")
+    return _local.md
+
+
 def render_markdown(source: str) -> str:
-    raw = markdown.markdown(source or "", extensions=["sane_lists"], output_format="html")
+    raw = _converter().reset().convert(source or "")
     return nh3.clean(
         raw,
         tags=ALLOWED_TAGS,

@@ -40,7 +40,9 @@ def picture(article, sizes="lead", lazy=True, css_class=""):
 
 @register.inclusion_tag("includes/_bias_bar.html")
 def bias_bar(rating, compact=False):
-    if rating is None:
+    # A story without a rating resolves to "" in a template (`article.bias_rating` raises
+    # RelatedObjectDoesNotExist, which templates swallow), not to None.
+    if not rating:
         return {"rating": None, "compact": compact}
     parts = [
         ("l", "Left", "L", rating.left),

@@ -1,0 +1,91 @@
+# newsapp development tasks. `make` (or `make help`) lists them.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+# The virtualenv; override to try a throwaway one: make VENV=/tmp/venvtest .venv
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+MANAGE := $(BIN)/python manage.py
+PYTEST := $(BIN)/pytest
+RUFF := $(BIN)/ruff
+# Python used to create the virtualenv (>= 3.12). Only looked up when the venv is (re)built.
+PY ?= $(shell scripts/find-python)
+# Extra pytest arguments, e.g. make test PYTEST_ARGS="-k slug -x"
+PYTEST_ARGS ?=
+# Where `make run` serves.
+RUN_ADDR ?= 127.0.0.1:8000
+
+.PHONY: help .venv setup run test test-postgres test-browser lint format migrations-check clean clean-data
+
+help: ## List the targets
+	@echo "newsapp: make TARGET"
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_.-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "Variables: PYTHON=/path/to/python3.12 (interpreter for the venv), PYTEST_ARGS=..., VENV=.venv"
+
+.venv: $(STAMP) ## Create the virtualenv and install newsapp with its dev tools
+
+$(STAMP): pyproject.toml
+	@if ! $(BIN)/python -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null; then \
+		py='$(PY)'; \
+		[[ -n "$$py" ]] || { echo "make: cannot create $(VENV) without Python >= 3.12 (see above)" >&2; exit 1; }; \
+		echo "Creating $(VENV) with $$py"; \
+		"$$py" -m venv --clear $(VENV); \
+	fi
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e . --group dev
+	@touch $@
+
+.env: | $(STAMP) ## Write a development .env (DEBUG on, fresh secret key) unless one exists
+	@secret=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))'); \
+	sed -e 's/^DJANGO_DEBUG=.*/DJANGO_DEBUG=true/' -e "s/^DJANGO_SECRET_KEY=.*/DJANGO_SECRET_KEY=$$secret/" \
+		.env.example > .env.tmp; \
+	[[ -e .env ]] || mv .env.tmp .env; rm -f .env.tmp
+	@echo "Wrote .env for development (DJANGO_DEBUG=true, new DJANGO_SECRET_KEY)"
+
+setup: $(STAMP) .env ## Virtualenv, .env and database migrations
+	$(MANAGE) migrate --noinput
+
+run: setup ## Seed the demo if the database is empty and serve it on http://127.0.0.1:8000
+	$(MANAGE) seed_demo --if-empty
+	$(MANAGE) demo_accounts
+	@echo "Open http://$(RUN_ADDR) (admin: http://$(RUN_ADDR)/admin/)"
+	exec $(MANAGE) runserver $(RUN_ADDR)
+
+test: setup ## Run the test suite (no browser tests) with the configured database (SQLite by default)
+	$(PYTEST) -m "not browser" -n auto $(PYTEST_ARGS)
+
+test-postgres: $(STAMP) .env ## Start PostgreSQL and Redis, run the suite against them
+	@settings=$$(scripts/services.sh postgres redis); \
+	echo "Testing with:" $$settings; \
+	env $$settings $(PYTEST) -m "not browser" -n auto $(PYTEST_ARGS)
+
+test-browser: setup ## Run the browser tests (tests/browser)
+	@[[ -d tests/browser ]] || { echo "make test-browser: tests/browser does not exist; there are no browser tests yet" >&2; exit 1; }
+	@rc=0; $(PYTEST) -m browser tests/browser $(PYTEST_ARGS) || rc=$$?; \
+	if [[ $$rc -eq 5 ]]; then \
+		echo "make test-browser: pytest collected no tests marked 'browser' in tests/browser (exit 5); that is an error" >&2; \
+	fi; \
+	exit $$rc
+
+lint: $(STAMP) ## Check code style with ruff (lint + formatting)
+	$(RUFF) check .
+	$(RUFF) format --check .
+
+format: $(STAMP) ## Fix what ruff can and reformat the code
+	$(RUFF) check --fix .
+	$(RUFF) format .
+
+migrations-check: $(STAMP) .env ## Fail if a model change has no migration
+	$(MANAGE) makemigrations --check --dry-run
+
+clean: ## Remove the virtualenv, collected static files, var/ and caches (keeps db.sqlite3 and media/)
+	rm -rf $(VENV) staticfiles var build *.egg-info .pytest_cache .ruff_cache .hypothesis
+	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
+
+clean-data: ## Remove the development database and uploaded media (db.sqlite3, media/)
+	rm -f db.sqlite3 db.sqlite3-journal db.sqlite3-wal db.sqlite3-shm
+	rm -rf media
