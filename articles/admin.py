@@ -13,6 +13,7 @@ from django.utils.html import format_html
 
 from . import images, services
 from .models import Article, ArticleSource, BiasRating, Category, Source
+from .search import search_vector_refresh
 
 
 def _clean_image_field(form, field: str, **kwargs):
@@ -150,6 +151,8 @@ class SourceAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
+        if change and "name" in form.changed_data:
+            search_vector_refresh(obj.citations.values("article_id"))
         if change and "bias" in form.changed_data:
             count = services.source_lean_changed(source=obj)
             if count:
@@ -285,6 +288,7 @@ class ArticleAdmin(admin.ModelAdmin):
             and not services.can_publish(request.user)
         ):
             raise PermissionDenied("Only editors can publish stories.")
+        obj._was_live = change and Article.objects.published().filter(pk=obj.pk).exists()
         if not change:
             obj.created_by = request.user
         obj.updated_by = request.user
@@ -292,7 +296,14 @@ class ArticleAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        services.bias_rating_refresh(article=form.instance)
+        article = form.instance
+        services.bias_rating_refresh(article=article)
+        search_vector_refresh([article.pk])
+        content_changed = services.CONTENT_FIELDS.intersection(form.changed_data) or any(
+            formset.has_changed() for formset in formsets
+        )
+        if getattr(article, "_was_live", False) and content_changed:
+            services.article_mark_modified(article=article)
 
     @admin.action(description="Publish the selected stories", permissions=["publish"])
     def publish_selected(self, request, queryset):
@@ -322,7 +333,7 @@ class ArticleAdmin(admin.ModelAdmin):
 
         article = get_object_or_404(Article.objects.select_related("category", "bias_rating"), pk=object_id)
         response = TemplateResponse(
-            request, "articles/article_detail.html", {**article_context(article), "preview": True}
+            request, "articles/article_detail.html", {**article_context(request, article), "preview": True}
         )
         add_never_cache_headers(response)
         patch_cache_control(response, private=True, no_store=True)

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
 from .models import Category
+from .seo import canonical_url
 
 
 def nav_sections(request) -> list[Category]:
@@ -16,4 +17,5 @@ def site(request):
     return {
         "site_name": settings.NEWSAPP_SITE_NAME,
         "nav_sections": SimpleLazyObject(lambda: nav_sections(request)),
+        "canonical_url": SimpleLazyObject(lambda: canonical_url(request)),
     }

@@ -130,8 +130,9 @@ def make_renditions(field_file) -> dict:
         )
         entry = {"w": width, "h": height}
         for fmt, ext in (("JPEG", "jpg"), ("WEBP", "webp")):
-            name = storage.save(f"{stem}_{key}.{ext}", ContentFile(_encode(resized, fmt)))
-            entry[ext] = name
+            data = _encode(resized, fmt)
+            entry[ext] = storage.save(f"{stem}_{key}.{ext}", ContentFile(data))
+            entry[f"{ext}_bytes"] = len(data)
         result[key] = entry
     return result
 

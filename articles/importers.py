@@ -19,7 +19,8 @@ from django.utils.text import slugify
 
 from . import images
 from .models import Article, ArticleSource, BiasRating, Category, Source, domain_validator, http_url
-from .services import bias_rating_refresh, source_lean_changed
+from .search import search_vector_refresh
+from .services import article_mark_modified, bias_rating_refresh, source_lean_changed
 
 SOURCE_KEYS = {"name", "domain", "homepage", "bias", "logo", "slug", "description"}
 ARTICLE_KEYS = {
@@ -203,6 +204,8 @@ def _validate_sources(errors, raw, base_dir) -> list[SourcePlan]:
         slug = _text(errors, where, item, "slug", max_length=120)
         if slug and slugify(slug) != slug:
             errors.add(where, f"field 'slug': {slug!r} may only hold lower-case letters, digits and hyphens")
+        elif slug and Source.objects.filter(slug=slug).exclude(domain=domain).exists():
+            errors.add(where, f"field 'slug': {slug!r} is already used by another outlet")
         description = _text(errors, where, item, "description")
         logo = None
         if item.get("logo") is not None:
@@ -252,7 +255,8 @@ def _validate_articles(errors, raw, base_dir, known_domains, sections) -> list[A
         if status not in Article.Status.values:
             errors.add(where, f"field 'status': {status!r} must be 'draft' or 'published'")
         published_at = _datetime(errors, where, item, "published_at")
-        if status == Article.Status.PUBLISHED and published_at is None and "published_at" not in item:
+        if status == Article.Status.PUBLISHED and published_at is None and item.get("published_at") is None:
+            # Without a fixed time a re-import would move the story (or, without a slug, duplicate it).
             errors.add(where, "field 'published_at' is required for a published story")
         if not slug and title:
             key = (title, published_at)
@@ -407,6 +411,8 @@ class _Applier:
                 source.full_clean()
                 source.save()
                 self.result.__dict__[kind]["sources"] += 1
+                if kind == "updated":
+                    search_vector_refresh(source.citations.values("article_id"))
                 if kind == "updated" and lean_before != source.bias:
                     source_lean_changed(source=source)
             else:
@@ -432,14 +438,19 @@ class _Applier:
         if article is None:
             kind = "created"
             article = Article(slug=plan.slug or _unique_slug(Article, plan.values["title"], set(), 200))
+        was_live = kind == "updated" and article.is_published()
         changed = self._assign_changes(article, plan.values)
         changed = self._attach(article.image, plan.image) or changed
         if kind == "created" or changed:
             article.full_clean(exclude=["image"])
             article.save()
             self.written_files.extend(images.rendition_files(article.renditions))
-        changed = self._citations(article, plan.citations) or changed
-        changed = self._rating(article, plan.bias) or changed
+        citations_changed = self._citations(article, plan.citations)
+        if citations_changed:
+            search_vector_refresh([article.pk])
+        changed = self._rating(article, plan.bias) or citations_changed or changed
+        if was_live and changed:
+            article_mark_modified(article=article)
         if kind == "created" or changed:
             self.result.__dict__[kind]["articles"] += 1
         else:

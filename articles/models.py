@@ -2,6 +2,7 @@ import uuid
 from pathlib import PurePosixPath
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, RegexValidator, URLValidator
 from django.db import models
 from django.db.models import F, Q
@@ -164,12 +165,21 @@ class Article(models.Model):
         blank=True,
         help_text="Leave empty to publish now. A time in the future schedules the story.",
     )
+    modified_at = models.DateTimeField(
+        "last updated",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the story's content last changed after it went live; shown to readers as “Updated”.",
+    )
     ai_summary = models.BooleanField(
         "AI-written summary", default=False, help_text="Shows readers the AI-summary disclaimer."
     )
     featured = models.BooleanField(default=False, help_text="Featured stories lead the front page.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Written at save time on PostgreSQL (articles.search); an unused NULL column on SQLite.
+    search_vector = SearchVectorField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -219,6 +229,9 @@ class Article(models.Model):
             self.renditions = images.make_renditions(self.image)
             type(self).objects.filter(pk=self.pk).update(renditions=self.renditions)
         self._saved_image_name = self.image.name
+        from .search import search_vector_refresh  # search builds on these models
+
+        search_vector_refresh([self.pk])
 
     def get_absolute_url(self):
         return reverse("articles:article", kwargs={"section": self.category.slug, "slug": self.slug})
@@ -230,8 +243,8 @@ class Article(models.Model):
             raise ValidationError({"image_alt": "Describe the lead image for readers who cannot see it."})
 
     @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
+    def from_db(cls, db, field_names, values, **kwargs):
+        instance = super().from_db(db, field_names, values, **kwargs)
         # Remember the stored image so save() makes renditions only when it changes.
         instance._saved_image_name = instance.__dict__.get("image")
         return instance
@@ -256,6 +269,11 @@ class Article(models.Model):
 
     def rendition(self, name: str) -> dict | None:
         return self.renditions.get(name)
+
+    @property
+    def last_modified(self):
+        """The time readers and feeds are told the story last changed."""
+        return self.modified_at or self.published_at
 
 
 class ArticleSource(models.Model):

@@ -8,6 +8,10 @@ from .bias import split_from_leans
 from .models import Article, BiasRating, Source
 
 PUBLISH_PERMISSION = "articles.publish_article"
+# A change to any of these after a story went live is shown to readers as "Updated".
+CONTENT_FIELDS = frozenset(
+    {"title", "summary", "category", "image", "image_alt", "image_credit", "ai_summary"}
+)
 
 
 def can_publish(user) -> bool:
@@ -60,7 +64,9 @@ def articles_set_status(*, articles, status: str, user) -> int:
     if not can_publish(user):
         raise PermissionDenied("Only editors can publish or unpublish stories.")
     changed = 0
-    for article in articles.select_for_update():
+    # Lock plain rows: the admin passes its changelist queryset, whose COUNT annotation adds a
+    # GROUP BY, and PostgreSQL refuses FOR UPDATE with GROUP BY.
+    for article in Article.objects.filter(pk__in=articles.values("pk")).select_for_update():
         if article.status == status:
             continue
         article.status = status
@@ -70,3 +76,9 @@ def articles_set_status(*, articles, status: str, user) -> int:
         article.save(update_fields=["status", "published_at", "updated_by", "updated_at"])
         changed += 1
     return changed
+
+
+def article_mark_modified(*, article: Article) -> None:
+    """Record that a live story's content changed (readers see "Updated", feeds a new modified time)."""
+    article.modified_at = timezone.now()
+    Article.objects.filter(pk=article.pk).update(modified_at=article.modified_at)

@@ -30,6 +30,8 @@ URL_SCHEMES = {"http", "https"}
 
 
 _local = threading.local()
+_BLOCK_TAG = re.compile(r"</?(?:p|br|li|ul|ol|blockquote|h[1-6]|pre|hr)\b[^>]*>", re.IGNORECASE)
+_ANY_TAG = re.compile(r"<[^>]+>")
 
 
 def _converter() -> markdown.Markdown:
@@ -53,7 +55,9 @@ def render_markdown(source: str) -> str:
 
 def plain_excerpt(rendered_html: str, limit: int = 240) -> str:
     """First words of the rendered summary as plain text, cut on a word boundary."""
-    text = html.unescape(re.sub(r"<[^>]+>", " ", rendered_html))
+    # Block tags end a word; inline tags (<em>, <a>) sit inside a sentence and must not add spaces.
+    spaced = _BLOCK_TAG.sub(" ", rendered_html)
+    text = html.unescape(_ANY_TAG.sub("", spaced))
     text = " ".join(text.split())
     if len(text) <= limit:
         return text

@@ -1,12 +1,27 @@
+from django.contrib.sitemaps import views as sitemap_views
 from django.urls import path
 
-from . import views
+from . import feeds, sitemaps, views
 
 app_name = "articles"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("search/", views.search, name="search"),
+    path("feed/", feeds.LatestStoriesFeed(), name="feed_rss"),
+    path("feed/atom/", feeds.LatestStoriesAtomFeed(), name="feed_atom"),
+    path("robots.txt", sitemaps.robots_txt, name="robots"),
+    path("sitemap.xml", sitemaps.sitemap_index, name="sitemap_index"),
+    path("sitemap-news.xml", sitemaps.news_sitemap, name="news_sitemap"),
+    path(
+        "sitemap-<slug:section>.xml",
+        sitemap_views.sitemap,
+        {"sitemaps": sitemaps.SITEMAPS},
+        name="sitemap",
+    ),
     path("sources/<slug:slug>/", views.source, name="source"),
     path("<slug:section>/", views.section, name="section"),
+    path("<slug:section>/feed/", feeds.LatestStoriesFeed(), name="section_feed_rss"),
+    path("<slug:section>/feed/atom/", feeds.LatestStoriesAtomFeed(), name="section_feed_atom"),
     path("<slug:section>/<slug:slug>/", views.article, name="article"),
 ]

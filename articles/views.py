@@ -1,30 +1,50 @@
 """Public pages. Every query goes through Article.objects.published(); counts stay fixed per page."""
 
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.conf import settings
+from django.core.exceptions import BadRequest
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_safe
 
+from . import search as search_backend
+from . import seo
 from .context_processors import nav_sections
 from .models import Article, ArticleSource, Category, Source
 
-SECTION_PAGE_SIZE = 20
+PAGE_SIZE = 20
 HOME_LATEST = 12
 HOME_PER_SECTION = 4
+RELATED_COUNT = 4
+MAX_PAGE_DIGITS = 7
 
 
-def paginate(request, queryset, per_page):
-    """A page of results; a page number that is not a positive whole number in range is a 404."""
-    paginator = Paginator(queryset, per_page)
-    try:
-        return paginator.page(request.GET.get("page") or 1)
-    except (PageNotAnInteger, EmptyPage) as exc:
-        raise Http404("No such page.") from exc
+def page_number(request) -> int:
+    """The requested page: a malformed number is the reader's mistake (400), never a server error."""
+    raw = request.GET.get("page", "1").strip() or "1"
+    if not raw.isascii() or not raw.isdigit() or len(raw) > MAX_PAGE_DIGITS or int(raw) < 1:
+        raise BadRequest(f"“{raw[:20]}” is not a page number: pages are numbered 1, 2, 3 …")
+    return int(raw)
+
+
+def paginate(request, queryset, per_page=PAGE_SIZE):
+    """A page of results. Malformed page numbers are a 400; a page past the end is a 404."""
+    number = page_number(request)
+    paginator = Paginator(queryset, per_page, allow_empty_first_page=True)
+    if number > paginator.num_pages:
+        raise Http404(f"There is no page {number}; this list has {paginator.num_pages}.")
+    return paginator.page(number)
 
 
 @require_safe
 def home(request):
     published = Article.objects.published().for_cards()
+    if page_number(request) > 1:
+        page = paginate(request, published)
+        meta = seo.page_meta(
+            request, title=f"More stories, page {page.number}", description="Every section, newest first."
+        )
+        return render(request, "articles/more.html", {"page": page, "meta": meta})
     # The newest featured story leads; without one, the newest story.
     lead = published.order_by("-featured", "-published_at", "-pk").first()
     rest = published.exclude(pk=lead.pk) if lead else published
@@ -33,29 +53,57 @@ def home(request):
         (category, list(rest.filter(category=category)[:HOME_PER_SECTION]))
         for category in nav_sections(request)
     ]
-    return render(request, "articles/home.html", {"lead": lead, "latest": latest, "sections": sections})
+    meta = seo.page_meta(
+        request,
+        title=settings.NEWSAPP_SITE_NAME,
+        description="News from every side: each story shows its sources and how their coverage leans.",
+    )
+    context = {"lead": lead, "latest": latest, "sections": sections, "meta": meta}
+    return render(request, "articles/home.html", context)
 
 
 @require_safe
 def section(request, section):
     category = get_object_or_404(Category, slug=section)
-    page = paginate(
-        request, Article.objects.published().filter(category=category).for_cards(), SECTION_PAGE_SIZE
-    )
-    return render(
-        request,
-        "articles/section.html",
-        {"category": category, "page": page, "current_section": category.slug},
-    )
+    page = paginate(request, Article.objects.published().filter(category=category).for_cards())
+    description = category.description or f"The latest {category.name} stories, with their sources and bias."
+    context = {
+        "category": category,
+        "page": page,
+        "current_section": category.slug,
+        "current_section_name": category.name,
+        "meta": seo.page_meta(request, title=category.name, description=description),
+    }
+    return render(request, "articles/section.html", context)
 
 
-def article_context(article: Article) -> dict:
+def related_stories(article: Article, source_ids: list[int]) -> list[Article]:
+    """Stories from the same section sharing a source, newest first, topped up with the section's newest.
+
+    Always two bounded queries, whatever the size of the archive.
+    """
+    same_section = (
+        Article.objects.published().for_cards().filter(category_id=article.category_id).exclude(pk=article.pk)
+    )
+    sharing = same_section.filter(
+        pk__in=ArticleSource.objects.filter(source_id__in=source_ids).values("article_id")
+    )
+    related = list(sharing[:RELATED_COUNT])
+    seen = {a.pk for a in related}
+    related += [a for a in same_section[: RELATED_COUNT * 2] if a.pk not in seen]
+    return related[:RELATED_COUNT]
+
+
+def article_context(request, article: Article) -> dict:
     citations = list(article.article_sources.select_related("source"))
     return {
         "article": article,
         "citations": citations,
         "rating": getattr(article, "bias_rating", None),
         "current_section": article.category.slug,
+        "current_section_name": article.category.name,
+        "meta": seo.page_meta(request, title=article.title, description=article.excerpt, article=article),
+        "structured_data": seo.news_article(request, article, citations),
     }
 
 
@@ -66,7 +114,9 @@ def article(request, section, slug):
     )
     if article.category.slug != section:
         return redirect(article, permanent=True)
-    return render(request, "articles/article_detail.html", article_context(article))
+    context = article_context(request, article)
+    context["related"] = related_stories(article, [c.source_id for c in context["citations"]])
+    return render(request, "articles/article_detail.html", context)
 
 
 @require_safe
@@ -74,5 +124,37 @@ def source(request, slug):
     outlet = get_object_or_404(Source, slug=slug)
     # An IN subquery, not EXISTS: SQLite plans EXISTS as a scan per story (100x slower here).
     cited = ArticleSource.objects.filter(source=outlet).values("article_id")
-    page = paginate(request, Article.objects.published().filter(pk__in=cited).for_cards(), SECTION_PAGE_SIZE)
-    return render(request, "articles/source_detail.html", {"source": outlet, "page": page})
+    page = paginate(request, Article.objects.published().filter(pk__in=cited).for_cards())
+    meta = seo.page_meta(
+        request, title=outlet.name, description=f"Stories drawing on {outlet.name} ({outlet.domain})."
+    )
+    return render(request, "articles/source_detail.html", {"source": outlet, "page": page, "meta": meta})
+
+
+@require_safe
+def search(request):
+    raw = request.GET.get("q", "")
+    try:
+        query = search_backend.clean_query(raw)
+    except search_backend.QueryRejected as exc:
+        context = {"query": "", "error": str(exc)}
+        return render(request, "articles/search.html", context, status=400)
+    context = {"query": query, "page": None, "results": []}
+    if query:
+        number = page_number(request)
+        paginator = Paginator(search_backend.search(query), PAGE_SIZE)
+        if number > paginator.num_pages:
+            context.update(past_end=number, last_page=paginator.num_pages, count=paginator.count)
+        else:
+            page = paginator.page(number)
+            context.update(
+                page=page,
+                count=paginator.count,
+                results=[(story, search_backend.snippet(story, query)) for story in page.object_list],
+            )
+    return render(request, "articles/search.html", context)
+
+
+def bad_request(request, exception):
+    """400 page with the site's navigation and the reason, in plain words."""
+    return render(request, "400.html", {"reason": str(exception) if exception else ""}, status=400)

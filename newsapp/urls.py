@@ -1,17 +1,26 @@
+import re
+
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 
 admin.site.site_header = "newsapp newsroom"
 admin.site.site_title = "newsapp newsroom"
 admin.site.index_title = "Newsroom"
+
+handler400 = "articles.views.bad_request"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("articles.urls")),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns = static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT) + urlpatterns
+if settings.NEWSAPP_SERVE_MEDIA and settings.MEDIA_URL.startswith("/"):
+    # Development and testing only (see NEWSAPP_SERVE_MEDIA). Unlike django.conf.urls.static.static(),
+    # this also works with DEBUG off, so a test server shows the real 404 page and still serves uploads.
+    media_prefix = re.escape(settings.MEDIA_URL.lstrip("/"))
+    urlpatterns = [
+        re_path(rf"^{media_prefix}(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+        *urlpatterns,
+    ]

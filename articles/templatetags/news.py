@@ -1,8 +1,11 @@
 """Template helpers for the public pages; HTML is built with format_html only."""
 
+import json
+
 from django import template
 from django.core.files.storage import default_storage
-from django.utils.html import format_html
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.html import _json_script_escapes, format_html
 from django.utils.safestring import mark_safe
 
 register = template.Library()
@@ -74,3 +77,10 @@ def source_logo(source, size=32):
 def summary_paragraphs(article):
     """The sanitized HTML made at save time (never the raw Markdown)."""
     return mark_safe(article.summary_html)
+
+
+@register.simple_tag
+def json_ld(data):
+    """A schema.org block. Escaped like json_script, so a "</script>" in a title cannot break out."""
+    payload = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False).translate(_json_script_escapes)
+    return format_html('<script type="application/ld+json">{}</script>', mark_safe(payload))

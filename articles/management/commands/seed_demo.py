@@ -22,6 +22,7 @@ from articles.bias import split_from_leans
 from articles.demo import art
 from articles.importers import ImportFailed, import_file
 from articles.models import Article, ArticleSource, BiasRating, Category, Source
+from articles.search import search_vector_refresh
 
 DEMO_FILE = Path(__file__).resolve().parents[2] / "demo" / "newsroom.json"
 
@@ -168,6 +169,7 @@ class Command(BaseCommand):
                         )
                 ArticleSource.objects.bulk_create(citations)
                 BiasRating.objects.bulk_create(ratings)
+                search_vector_refresh([article.pk for article in batch])
             done += size
             if verbosity >= 1:
                 rate = done / max(time.monotonic() - started, 1e-6)

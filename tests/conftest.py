@@ -1,0 +1,54 @@
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+
+from tests.factories import image_bytes
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Uploads and renditions go to a fresh folder per test, never to ./media."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def media_files(media_root):
+    """media_files() -> every file now under MEDIA_ROOT, sorted (to show what a step wrote)."""
+    return lambda: sorted(p for p in media_root.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def make_image():
+    """image_bytes(fmt="JPEG", size=(20, 10), *, color=..., orientation=None, gps=False) -> bytes"""
+    return image_bytes
+
+
+def _staff(django_user_model, username, group):
+    user = django_user_model.objects.create_user(username=username, is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def editor(db, django_user_model):
+    return _staff(django_user_model, "editor", "Editors")
+
+
+@pytest.fixture
+def writer(db, django_user_model):
+    return _staff(django_user_model, "writer", "Writers")
+
+
+@pytest.fixture
+def editor_client(editor):
+    client = Client()
+    client.force_login(editor)
+    return client
+
+
+@pytest.fixture
+def writer_client(writer):
+    client = Client()
+    client.force_login(writer)
+    return client

@@ -1,0 +1,116 @@
+"""Factories with sane defaults: a published story in World, lean outlets, an editorial rating."""
+
+import io
+from datetime import timedelta
+
+import factory
+from django.core.files.base import ContentFile
+from django.utils import timezone
+from django.utils.text import slugify
+from factory.django import DjangoModelFactory
+from PIL import ExifTags, Image
+
+from articles.models import Article, ArticleSource, BiasRating, Category, Source
+
+
+def image_bytes(fmt="JPEG", size=(20, 10), *, color=(200, 30, 30), orientation=None, gps=False) -> bytes:
+    """A small picture encoded in `fmt`, optionally with an EXIF orientation and a GPS position."""
+    img = Image.new("RGB", size, color)
+    exif = Image.Exif()
+    if orientation is not None:
+        exif[ExifTags.Base.Orientation] = orientation
+    if gps:
+        exif[ExifTags.Base.Make] = "TestCam"
+        gps_ifd = exif.get_ifd(ExifTags.IFD.GPSInfo)
+        gps_ifd[ExifTags.GPS.GPSLatitudeRef] = "N"
+        gps_ifd[ExifTags.GPS.GPSLatitude] = (51.0, 30.0, 0.0)
+        gps_ifd[ExifTags.GPS.GPSLongitudeRef] = "W"
+        gps_ifd[ExifTags.GPS.GPSLongitude] = (0.0, 7.0, 0.0)
+    out = io.BytesIO()
+    if len(exif):
+        img.save(out, fmt, exif=exif)
+    else:
+        img.save(out, fmt)
+    return out.getvalue()
+
+
+def _minutes_ago(n):
+    return timezone.now() - timedelta(hours=1, minutes=n)
+
+
+class CategoryFactory(DjangoModelFactory):
+    """The sections come from data migration 0002; the default is World."""
+
+    class Meta:
+        model = Category
+        django_get_or_create = ("slug",)
+
+    slug = "world"
+    name = factory.LazyAttribute(lambda o: o.slug.replace("-", " ").title())
+    position = factory.Sequence(lambda n: 100 + n)
+
+
+class SourceFactory(DjangoModelFactory):
+    class Meta:
+        model = Source
+
+    name = factory.Sequence(lambda n: f"Outlet {n}")
+    slug = factory.Sequence(lambda n: f"outlet-{n}")
+    domain = factory.Sequence(lambda n: f"outlet{n}.example")
+    homepage = factory.LazyAttribute(lambda o: f"https://{o.domain}/")
+    bias = Source.Lean.CENTER
+
+    class Params:
+        with_logo = factory.Trait(
+            logo=factory.LazyFunction(lambda: ContentFile(image_bytes("PNG", (64, 32)), name="logo.png"))
+        )
+
+
+class ArticleFactory(DjangoModelFactory):
+    """Published an hour (and a few minutes) ago unless a trait says otherwise."""
+
+    class Meta:
+        model = Article
+        skip_postgeneration_save = True
+
+    title = factory.Sequence(lambda n: f"Story number {n}")
+    slug = factory.LazyAttribute(lambda o: slugify(o.title))
+    category = factory.SubFactory(CategoryFactory)
+    summary = "First paragraph of the story.\n\nSecond paragraph, with *emphasis*."
+    status = Article.Status.PUBLISHED
+    published_at = factory.Sequence(_minutes_ago)
+
+    class Params:
+        draft = factory.Trait(status=Article.Status.DRAFT, published_at=None)
+        scheduled = factory.Trait(
+            published_at=factory.LazyFunction(lambda: timezone.now() + timedelta(days=1))
+        )
+        # Was published (its publish time is in the past), then an editor set it back to draft.
+        unpublished = factory.Trait(status=Article.Status.DRAFT)
+        with_image = factory.Trait(
+            image=factory.LazyFunction(lambda: ContentFile(image_bytes("JPEG", (640, 320)), name="lead.jpg")),
+            image_alt="A red rectangle",
+            image_credit="example.org",
+        )
+
+
+class ArticleSourceFactory(DjangoModelFactory):
+    class Meta:
+        model = ArticleSource
+
+    article = factory.SubFactory(ArticleFactory)
+    source = factory.SubFactory(SourceFactory)
+    url = factory.Sequence(lambda n: f"https://news.example/piece-{n}")
+    title = factory.Sequence(lambda n: f"Original piece {n}")
+    position = factory.Sequence(int)
+
+
+class BiasRatingFactory(DjangoModelFactory):
+    class Meta:
+        model = BiasRating
+
+    article = factory.SubFactory(ArticleFactory)
+    left = 20
+    center = 60
+    right = 20
+    method = BiasRating.Method.EDITORIAL

@@ -1,0 +1,69 @@
+"""Production settings from the environment: no secret, no start; `check --deploy` clean."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(tmp_path, *args, **env):
+    """Run Python in a clean environment from an empty folder.
+
+    settings.py also reads ROOT/.env, but real environment variables win over it: every variable a
+    development .env sets (DJANGO_DEBUG, DJANGO_SECRET_KEY) is given here explicitly.
+    """
+    clean = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    clean |= {
+        "DJANGO_SETTINGS_MODULE": "newsapp.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+    return subprocess.run(
+        [sys.executable, *args], cwd=tmp_path, env=clean | env, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize("debug", ["false", "true"])
+def test_refuses_to_start_without_a_secret_key(tmp_path, debug):
+    result = run(tmp_path, "-c", "import django; django.setup()", DJANGO_SECRET_KEY="", DJANGO_DEBUG=debug)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_starts_with_a_secret_key(tmp_path):
+    result = run(
+        tmp_path,
+        "-c",
+        "from django.conf import settings as s; print(s.DEBUG, s.ALLOWED_HOSTS)",
+        DJANGO_SECRET_KEY="x",
+        DJANGO_DEBUG="false",
+        DJANGO_ALLOWED_HOSTS="example.com",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False ['example.com']"
+
+
+def check_deploy(tmp_path):
+    # A real-looking key: a one-letter key is rightly reported by Django itself (security.W009).
+    return run(
+        tmp_path,
+        str(ROOT / "manage.py"),
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_DEBUG="false",
+        DJANGO_ALLOWED_HOSTS="example.com",
+    )
+
+
+def test_check_deploy_is_clean(tmp_path):
+    result = check_deploy(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
