@@ -410,6 +410,7 @@ class _Applier:
             if kind == "created" or changed:
                 source.full_clean()
                 source.save()
+                self.written_files.extend(v for k, v in source.logo_small.items() if k in ("png", "webp"))
                 self.result.__dict__[kind]["sources"] += 1
                 if kind == "updated":
                     search_vector_refresh(source.citations.values("article_id"))

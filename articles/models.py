@@ -87,6 +87,7 @@ class Source(models.Model):
     )
     logo_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
     logo_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    logo_small = models.JSONField(default=dict, blank=True, editable=False)
     bias = models.CharField(
         "political lean",
         max_length=12,
@@ -96,6 +97,8 @@ class Source(models.Model):
     )
     description = models.TextField(blank=True)
 
+    _saved_logo_name = None
+
     class Meta:
         ordering = ["name"]
 
@@ -104,10 +107,23 @@ class Source(models.Model):
 
     def save(self, *args, **kwargs):
         self.domain = self.domain.strip().lower()
+        logo_changed = (self.logo.name or None) != (self._saved_logo_name or None)
+        if logo_changed:
+            self.logo_small = {}
         super().save(*args, **kwargs)
+        if logo_changed and self.logo:
+            self.logo_small = images.make_logo_rendition(self.logo)
+            type(self).objects.filter(pk=self.pk).update(logo_small=self.logo_small)
+        self._saved_logo_name = self.logo.name
 
     def get_absolute_url(self):
         return reverse("articles:source", kwargs={"slug": self.slug})
+
+    @classmethod
+    def from_db(cls, db, field_names, values, **kwargs):
+        instance = super().from_db(db, field_names, values, **kwargs)
+        instance._saved_logo_name = instance.__dict__.get("logo")
+        return instance
 
 
 class ArticleQuerySet(models.QuerySet):

@@ -132,7 +132,7 @@ def test_good_file_imports_outlets_stories_and_ratings(folder, media_files, clie
     html = client.get(talks.get_absolute_url()).content.decode()
     assert "L 15%" in html
     assert 'alt="BBC logo"' in html
-    assert len(media_files()) == 1 + 1 + 3 * 2  # logo, lead image, renditions
+    assert len(media_files()) == 1 + 2 + 1 + 3 * 2  # logo and its small PNG/WebP, lead image, renditions
     for stored in media_files():
         assert b"Exif" not in stored.read_bytes()
 

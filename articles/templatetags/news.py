@@ -62,14 +62,28 @@ def bias_bar(rating, compact=False):
 
 @register.simple_tag
 def source_logo(source, size=32):
+    """An outlet's logo: the small rendition for list sizes, the stored logo (<= 256 px) above that."""
     if not source.logo:
         return format_html('<span class="logo-fallback" aria-hidden="true">{}</span>', source.name[:1])
+    small = source.logo_small
+    width = size
+    height = round(size * (source.logo_height or 1) / (source.logo_width or 1))
+    if small and size * 2 <= max(small["w"], small["h"]):
+        return format_html(
+            '<picture><source type="image/webp" srcset="{}"><img src="{}" alt="{} logo" '
+            'width="{}" height="{}" class="source-logo" loading="lazy"></picture>',
+            default_storage.url(small["webp"]),
+            default_storage.url(small["png"]),
+            source.name,
+            width,
+            height,
+        )
     return format_html(
         '<img src="{}" alt="{} logo" width="{}" height="{}" class="source-logo" loading="lazy">',
         source.logo.url,
         source.name,
-        size,
-        round(size * (source.logo_height or 1) / (source.logo_width or 1)),
+        width,
+        height,
     )
 
 
