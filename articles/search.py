@@ -102,16 +102,17 @@ def search(query: str):
             )
             .order_by("-rank", "-published_at", "-pk")
         )
-    terms = query.split()[:MAX_TERMS]
     condition = Q()
-    for term in terms:
-        term = term.strip('"').lstrip("-")
-        if term:
-            condition &= (
-                Q(title__icontains=term)
-                | Q(summary__icontains=term)
-                | Q(pk__in=ArticleSource.objects.filter(source__name__icontains=term).values("article_id"))
+    for term in query.split()[:MAX_TERMS]:
+        word = term.lstrip("-").strip('"')
+        if word:
+            matches = (
+                Q(title__icontains=word)
+                | Q(summary__icontains=word)
+                | Q(pk__in=ArticleSource.objects.filter(source__name__icontains=word).values("article_id"))
             )
+            # "-word" leaves stories with that word out, as the search form's hint promises.
+            condition &= ~matches if term.startswith("-") else matches
     return published.filter(condition).order_by("-published_at", "-pk")
 
 

@@ -46,6 +46,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Before sessions and auth: a cached page is served without touching either.
+    "articles.pagecache.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -84,6 +86,11 @@ CACHES = {
     "default": env.cache_url("CACHE_URL", default=env.str("REDIS_URL", default="locmemcache://newsapp"))
 }
 CACHES["default"].setdefault("KEY_PREFIX", env.str("CACHE_KEY_PREFIX", default="newsapp"))
+# Anonymous readers' pages are kept whole in that cache for up to this long (0 turns it off);
+# any content change replaces them at once.
+NEWSAPP_PAGE_CACHE_SECONDS = env.int("NEWSAPP_PAGE_CACHE_SECONDS", default=600)
+# What browsers and CDNs are told about those pages: short, with a little grace while revalidating.
+NEWSAPP_PUBLIC_CACHE_CONTROL = {"public": True, "max_age": 30, "s_maxage": 60, "stale_while_revalidate": 30}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

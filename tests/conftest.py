@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
@@ -10,6 +12,13 @@ def media_root(settings, tmp_path):
     """Uploads and renditions go to a fresh folder per test, never to ./media."""
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(settings):
+    """A key prefix of its own per test: no page cached by one test is served in another, and
+    parallel workers sharing one Redis never see (or flush) each other's keys."""
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
 
 
 @pytest.fixture
@@ -52,3 +61,15 @@ def writer_client(writer):
     client = Client()
     client.force_login(writer)
     return client
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `postgres` are skipped unless the test database is PostgreSQL."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason=f"needs PostgreSQL (DATABASE_URL); this run uses {connection.vendor}")
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(skip)

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('articles', '0005_article_modified_at'),
+        ("articles", "0005_article_modified_at"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='source',
-            name='logo_small',
+            model_name="source",
+            name="logo_small",
             field=models.JSONField(blank=True, default=dict, editable=False),
         ),
     ]

@@ -1,0 +1,137 @@
+"""Anonymous page cache: whole public pages kept in the shared cache (Redis in production).
+
+A hit costs two cache reads (the content version and the page) and runs no SQL and no template.
+Every content change bumps one version number after its transaction commits (articles.signals),
+so every app server sharing the cache serves the new page at once. A stored page also expires when
+the next scheduled story is due, so scheduled stories appear on time without any background job.
+
+Never cached: requests carrying a session cookie (staff, editors), anything under the admin, search,
+non-GET requests, responses that set a cookie, and anything but a 200.
+"""
+
+import hashlib
+import time
+from datetime import datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpResponse
+from django.urls import Resolver404, resolve
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import http_date
+
+VERSION_KEY = "content:version"
+NEXT_PUBLISH_KEY = "content:next-publish:{version}"
+PAGE_KEY = "page:{version}:{host}:{path}?{query}"
+CACHEABLE_VIEWS = frozenset({
+    "articles:home", "articles:section", "articles:article", "articles:source",
+    "articles:feed_rss", "articles:feed_atom", "articles:section_feed_rss", "articles:section_feed_atom",
+    "articles:sitemap_index", "articles:sitemap", "articles:news_sitemap", "articles:robots",
+})  # fmt: skip
+# Query parameters a cached page may depend on; any others (utm_source, ...) are left out of the key.
+KEPT_PARAMS = ("page", "p")
+STORED_HEADERS = ("Content-Type", "Content-Language", "X-Robots-Tag", "Location")
+NO_SCHEDULED = "none"
+
+
+def content_version() -> int:
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        # Start from the clock so a flushed cache never reuses an old number.
+        version = int(time.time() * 1000)
+        if not cache.add(VERSION_KEY, version, timeout=None):
+            version = cache.get(VERSION_KEY, version)
+    return version
+
+
+def bump_content_version() -> None:
+    """Invalidate every cached page on every server (called after a content change commits)."""
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:  # not set yet (or evicted): start a new one
+        cache.set(VERSION_KEY, int(time.time() * 1000), timeout=None)
+
+
+def seconds_until_next_publish(version: int) -> float | None:
+    """How long until the next scheduled story goes live (None when nothing is scheduled)."""
+    key = NEXT_PUBLISH_KEY.format(version=version)
+    stamp = cache.get(key)
+    now = time.time()
+    if stamp is None or (stamp != NO_SCHEDULED and stamp <= now):
+        from .models import Article  # the cache layer must not import models at start-up
+
+        when: datetime | None = (
+            Article.objects.scheduled()
+            .order_by("published_at")
+            .values_list("published_at", flat=True)
+            .first()
+        )
+        stamp = when.timestamp() if when else NO_SCHEDULED
+        cache.set(key, stamp, timeout=settings.NEWSAPP_PAGE_CACHE_SECONDS)
+    return None if stamp == NO_SCHEDULED else max(0.0, stamp - now)
+
+
+def _cacheable_request(request) -> bool:
+    if request.method not in ("GET", "HEAD") or settings.SESSION_COOKIE_NAME in request.COOKIES:
+        return False
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return False
+    return match.view_name in CACHEABLE_VIEWS
+
+
+def _key(request, version: int) -> str:
+    query = "&".join(f"{name}={request.GET[name]}" for name in KEPT_PARAMS if name in request.GET)
+    digest = hashlib.blake2b(
+        PAGE_KEY.format(version=version, host=request.get_host(), path=request.path, query=query).encode(),
+        digest_size=20,
+    ).hexdigest()
+    return f"page:{version}:{digest}"
+
+
+def _public_headers(response, etag: str, last_modified: float) -> None:
+    response.headers["ETag"] = etag
+    response.headers["Last-Modified"] = http_date(last_modified)
+    patch_cache_control(response, **settings.NEWSAPP_PUBLIC_CACHE_CONTROL)
+
+
+class AnonymousPageCacheMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not settings.NEWSAPP_PAGE_CACHE_SECONDS or not _cacheable_request(request):
+            response = self.get_response(request)
+            if settings.SESSION_COOKIE_NAME in request.COOKIES and not response.has_header("Cache-Control"):
+                # A signed-in editor's copy of a page must never be kept by a shared cache.
+                patch_cache_control(response, private=True)
+            return response
+        version = content_version()
+        key = _key(request, version)
+        entry = cache.get(key)
+        if entry is not None:
+            status, headers, content, etag, stamp = entry
+            response = HttpResponse(content, status=status, headers=headers)
+            _public_headers(response, etag, stamp)
+            response.headers["X-Page-Cache"] = "hit"
+            return get_conditional_response(request, etag=etag, last_modified=int(stamp), response=response)
+        response = self.get_response(request)
+        control = response.get("Cache-Control", "")
+        if response.status_code != 200 or response.streaming or response.cookies or "private" in control:
+            return response
+        if "no-store" in control or "no-cache" in control:
+            return response
+        content = response.content
+        etag = f'"{hashlib.blake2b(content, digest_size=16).hexdigest()}"'
+        stamp = time.time()
+        ttl = settings.NEWSAPP_PAGE_CACHE_SECONDS
+        due = seconds_until_next_publish(version)
+        if due is not None:
+            ttl = min(ttl, due)
+        if ttl >= 1:
+            headers = {name: response[name] for name in STORED_HEADERS if response.has_header(name)}
+            cache.set(key, (response.status_code, headers, content, etag, stamp), timeout=ttl)
+        _public_headers(response, etag, stamp)
+        response.headers["X-Page-Cache"] = "miss"
+        return get_conditional_response(request, etag=etag, last_modified=int(stamp), response=response)
