@@ -110,8 +110,9 @@ class AnonymousPageCacheMiddleware:
         version = content_version()
         key = _key(request, version)
         entry = cache.get(key)
-        if entry is not None:
-            status, headers, content, etag, stamp = entry
+        # The entry carries its own deadline too: the cache's TTL is a ceiling, the deadline exact.
+        if entry is not None and entry[-1] > time.time():
+            status, headers, content, etag, stamp, _ = entry
             response = HttpResponse(content, status=status, headers=headers)
             _public_headers(response, etag, stamp)
             response.headers["X-Page-Cache"] = "hit"
@@ -131,7 +132,8 @@ class AnonymousPageCacheMiddleware:
             ttl = min(ttl, due)
         if ttl >= 1:
             headers = {name: response[name] for name in STORED_HEADERS if response.has_header(name)}
-            cache.set(key, (response.status_code, headers, content, etag, stamp), timeout=ttl)
+            entry = (response.status_code, headers, content, etag, stamp, stamp + ttl)
+            cache.set(key, entry, timeout=max(1, int(ttl)))
         _public_headers(response, etag, stamp)
         response.headers["X-Page-Cache"] = "miss"
         return get_conditional_response(request, etag=etag, last_modified=int(stamp), response=response)
