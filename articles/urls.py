@@ -1,13 +1,15 @@
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import path
 
-from . import feeds, sitemaps, views
+from . import feeds, health, sitemaps, views
 
 app_name = "articles"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("search/", views.search, name="search"),
+    path("healthz/live", health.live, name="health_live"),
+    path("healthz/ready", health.ready, name="health_ready"),
     path("feed/", feeds.LatestStoriesFeed(), name="feed_rss"),
     path("feed/atom/", feeds.LatestStoriesAtomFeed(), name="feed_atom"),
     path("robots.txt", sitemaps.robots_txt, name="robots"),

@@ -3,12 +3,15 @@
 from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.core.paginator import Paginator
+from django.db.models import Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_safe
 
 from . import search as search_backend
 from . import seo
+from .cards import render_cards
 from .context_processors import nav_sections
 from .models import Article, ArticleSource, Category, Source
 
@@ -41,18 +44,20 @@ def home(request):
     published = Article.objects.published().for_cards()
     if page_number(request) > 1:
         page = paginate(request, published)
+        render_cards(page.object_list, "listing", first="listing-first")
         meta = seo.page_meta(
             request, title=f"More stories, page {page.number}", description="Every section, newest first."
         )
         return render(request, "articles/more.html", {"page": page, "meta": meta})
-    # The newest featured story leads; without one, the newest story.
-    lead = published.order_by("-featured", "-published_at", "-pk").first()
+    lead = lead_story(published)
     rest = published.exclude(pk=lead.pk) if lead else published
-    latest = list(rest[:HOME_LATEST])
+    latest = render_cards(rest[:HOME_LATEST])
     sections = [
-        (category, list(rest.filter(category=category)[:HOME_PER_SECTION]))
+        (category, render_cards(rest.filter(category=category)[:HOME_PER_SECTION]))
         for category in nav_sections(request)
     ]
+    if lead:
+        render_cards([lead], "lead")
     meta = seo.page_meta(
         request,
         title=settings.NEWSAPP_SITE_NAME,
@@ -62,10 +67,18 @@ def home(request):
     return render(request, "articles/home.html", context)
 
 
+def lead_story(published) -> Article | None:
+    """The newest featured story, else the newest story: one query, each half on its own index."""
+    newest_featured = published.filter(featured=True).values("pk")[:1]
+    newest = published.values("pk")[:1]
+    return published.filter(pk=Coalesce(Subquery(newest_featured), Subquery(newest))).first()
+
+
 @require_safe
 def section(request, section):
     category = get_object_or_404(Category, slug=section)
     page = paginate(request, Article.objects.published().filter(category=category).for_cards())
+    render_cards(page.object_list, "listing", first="listing-first")
     description = category.description or f"The latest {category.name} stories, with their sources and bias."
     context = {
         "category": category,
@@ -115,7 +128,7 @@ def article(request, section, slug):
     if article.category.slug != section:
         return redirect(article, permanent=True)
     context = article_context(request, article)
-    context["related"] = related_stories(article, [c.source_id for c in context["citations"]])
+    context["related"] = render_cards(related_stories(article, [c.source_id for c in context["citations"]]))
     return render(request, "articles/article_detail.html", context)
 
 
@@ -125,6 +138,7 @@ def source(request, slug):
     # An IN subquery, not EXISTS: SQLite plans EXISTS as a scan per story (100x slower here).
     cited = ArticleSource.objects.filter(source=outlet).values("article_id")
     page = paginate(request, Article.objects.published().filter(pk__in=cited).for_cards())
+    render_cards(page.object_list, "grid", first="listing-first")
     meta = seo.page_meta(
         request, title=outlet.name, description=f"Stories drawing on {outlet.name} ({outlet.domain})."
     )
@@ -134,12 +148,15 @@ def source(request, slug):
 @require_safe
 def search(request):
     raw = request.GET.get("q", "")
+    meta = seo.page_meta(
+        request, title="Search", description="Search every published story by its words and its sources."
+    )
     try:
         query = search_backend.clean_query(raw)
     except search_backend.QueryRejected as exc:
-        context = {"query": "", "error": str(exc)}
+        context = {"query": "", "error": str(exc), "meta": meta}
         return render(request, "articles/search.html", context, status=400)
-    context = {"query": query, "page": None, "results": []}
+    context = {"query": query, "page": None, "results": [], "meta": meta}
     if query:
         number = page_number(request)
         paginator = Paginator(search_backend.search(query), PAGE_SIZE)

@@ -1,0 +1,72 @@
+"""Health checks for load balancers and orchestrators (routed at /healthz/live and /healthz/ready).
+
+`live` answers whether the process can serve a request at all: no database, no cache, 4 bytes. It is
+also the benchmark's yardstick for the cheapest request the app can answer (bench/run.py).
+`ready` answers whether this server can do useful work: the database answers `SELECT 1` and the cache
+stores and returns a value. Otherwise it answers 503, naming in plain text which check failed and the
+kind of error (the details go to the log, not to whoever asks).
+
+Neither is ever cached (by the page cache or by anything in between), and plain-HTTP probes are not
+redirected to HTTPS (settings.SECURE_REDIRECT_EXEMPT). Probes must still use a host name listed in
+DJANGO_ALLOWED_HOSTS.
+"""
+
+import logging
+import secrets
+
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+logger = logging.getLogger(__name__)
+
+READY_KEY = "healthz:ready"
+
+
+def _text(body: bytes, status: int = 200) -> HttpResponse:
+    return HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
+
+
+@never_cache
+@require_safe
+def live(request):
+    """200 "live": the process is up and Django answers."""
+    return _text(b"live")
+
+
+def _check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        if cursor.fetchone() != (1,):
+            raise RuntimeError("SELECT 1 did not return 1")
+
+
+def _check_cache() -> None:
+    # A key of its own per probe: servers sharing one cache never read each other's value.
+    token = secrets.token_hex(8)
+    key = f"{READY_KEY}:{token}"
+    cache.set(key, token, timeout=30)
+    try:
+        if cache.get(key) != token:
+            raise RuntimeError("a value written to the cache did not come back")
+    finally:
+        cache.delete(key)
+
+
+@never_cache
+@require_safe
+def ready(request):
+    """200 "ready" when the database and the cache work; 503 naming what failed otherwise."""
+    failures = []
+    for name, check in (("database", _check_database), ("cache", _check_cache)):
+        try:
+            check()
+        except Exception as exc:  # a failing dependency means "not ready", never a 500
+            # The details (hosts, users) go to the log only; the probe gets the kind of failure.
+            logger.warning("readiness check %s failed: %s", name, exc, exc_info=True)
+            failures.append(f"{name}: {type(exc).__name__}")
+    if failures:
+        return _text(("not ready\n" + "\n".join(failures) + "\n").encode(), status=503)
+    return _text(b"ready")
