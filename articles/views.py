@@ -1,11 +1,9 @@
 """Public pages. Every query goes through Article.objects.published(); counts stay fixed per page."""
 
 from django.conf import settings
-from django.core.exceptions import BadRequest
 from django.core.paginator import Paginator
 from django.db.models import Subquery
 from django.db.models.functions import Coalesce
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_safe
 
@@ -14,43 +12,20 @@ from . import seo
 from .cards import render_cards
 from .context_processors import nav_sections
 from .models import Article, ArticleSource, Category, Source
+from .paging import PAGE_SIZE, Page, page_number, paginate, url_with
 
-PAGE_SIZE = 20
 HOME_LATEST = 12
 HOME_PER_SECTION = 4
 RELATED_COUNT = 4
-MAX_PAGE_DIGITS = 7
-
-
-def page_number(request) -> int:
-    """The requested page: a malformed number is the reader's mistake (400), never a server error."""
-    raw = request.GET.get("page", "1").strip() or "1"
-    if not raw.isascii() or not raw.isdigit() or len(raw) > MAX_PAGE_DIGITS or int(raw) < 1:
-        raise BadRequest(f"“{raw[:20]}” is not a page number: pages are numbered 1, 2, 3 …")
-    return int(raw)
-
-
-def paginate(request, queryset, per_page=PAGE_SIZE):
-    """A page of results. Malformed page numbers are a 400; a page past the end is a 404."""
-    number = page_number(request)
-    paginator = Paginator(queryset, per_page, allow_empty_first_page=True)
-    if number > paginator.num_pages:
-        raise Http404(f"There is no page {number}; this list has {paginator.num_pages}.")
-    return paginator.page(number)
 
 
 @require_safe
 def home(request):
     published = Article.objects.published().for_cards()
-    if page_number(request) > 1:
-        page = paginate(request, published)
-        render_cards(page.object_list, "listing", first="listing-first")
-        meta = seo.page_meta(
-            request, title=f"More stories, page {page.number}", description="Every section, newest first."
-        )
-        return render(request, "articles/more.html", {"page": page, "meta": meta})
+    if page_number(request) > 1 or "before" in request.GET:
+        return more_stories(request, published)
     lead = lead_story(published)
-    rest = published.exclude(pk=lead.pk) if lead else published
+    rest = after_lead(published, lead)
     latest = render_cards(rest[:HOME_LATEST])
     sections = [
         (category, render_cards(rest.filter(category=category)[:HOME_PER_SECTION]))
@@ -63,8 +38,24 @@ def home(request):
         title=settings.NEWSAPP_SITE_NAME,
         description="News from every side: each story shows its sources and how their coverage leans.",
     )
-    context = {"lead": lead, "latest": latest, "sections": sections, "meta": meta}
+    has_more = len(latest) == HOME_LATEST
+    context = {"lead": lead, "latest": latest, "sections": sections, "meta": meta, "has_more": has_more}
     return render(request, "articles/home.html", context)
+
+
+def more_stories(request, published):
+    """Pages 2, 3 … of the front page: every story after the lead and the latest it shows."""
+    lead = lead_story(published)
+    page = paginate(request, after_lead(published, lead), scope="home", first_page_size=HOME_LATEST)
+    render_cards(page.object_list, "listing", first="listing-first")
+    meta = seo.page_meta(
+        request, title=f"More stories, {page.label.lower()}", description="Every section, newest first."
+    )
+    return render(request, "articles/more.html", {"page": page, "meta": meta})
+
+
+def after_lead(published, lead):
+    return published.exclude(pk=lead.pk) if lead else published
 
 
 def lead_story(published) -> Article | None:
@@ -77,7 +68,8 @@ def lead_story(published) -> Article | None:
 @require_safe
 def section(request, section):
     category = get_object_or_404(Category, slug=section)
-    page = paginate(request, Article.objects.published().filter(category=category).for_cards())
+    stories = Article.objects.published().filter(category=category).for_cards()
+    page = paginate(request, stories, scope=f"section:{category.pk}")
     render_cards(page.object_list, "listing", first="listing-first")
     description = category.description or f"The latest {category.name} stories, with their sources and bias."
     context = {
@@ -137,7 +129,9 @@ def source(request, slug):
     outlet = get_object_or_404(Source, slug=slug)
     # An IN subquery, not EXISTS: SQLite plans EXISTS as a scan per story (100x slower here).
     cited = ArticleSource.objects.filter(source=outlet).values("article_id")
-    page = paginate(request, Article.objects.published().filter(pk__in=cited).for_cards())
+    page = paginate(
+        request, Article.objects.published().filter(pk__in=cited).for_cards(), scope=f"source:{outlet.pk}"
+    )
     render_cards(page.object_list, "grid", first="listing-first")
     meta = seo.page_meta(
         request, title=outlet.name, description=f"Stories drawing on {outlet.name} ({outlet.domain})."
@@ -163,7 +157,14 @@ def search(request):
         if number > paginator.num_pages:
             context.update(past_end=number, last_page=paginator.num_pages, count=paginator.count)
         else:
-            page = paginator.page(number)
+            found = paginator.page(number)
+            page = Page(
+                list(found.object_list),
+                number,
+                paginator.num_pages,
+                url_with(request, page=number - 1) if found.has_previous() else None,
+                url_with(request, page=number + 1) if found.has_next() else None,
+            )
             context.update(
                 page=page,
                 count=paginator.count,
