@@ -221,8 +221,8 @@ class Article(models.Model):
         ordering = ["-published_at", "-pk"]
         permissions = [("publish_article", "Can publish and unpublish articles")]
         indexes = [
-            models.Index(fields=["status", "-published_at"], name="article_status_pub_idx"),
-            models.Index(fields=["category", "status", "-published_at"], name="article_section_pub_idx"),
+            models.Index(fields=["status", "-published_at", "-id"], name="article_live_idx"),
+            models.Index(fields=["category", "status", "-published_at", "-id"], name="article_section_live_idx"),
             models.Index(
                 fields=["-published_at"],
                 condition=Q(featured=True, status="published"),

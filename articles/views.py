@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.db.models import Subquery
+from django.db.models import Exists, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_safe
@@ -90,9 +90,10 @@ def related_stories(article: Article, source_ids: list[int]) -> list[Article]:
     same_section = (
         Article.objects.published().for_cards().filter(category_id=article.category_id).exclude(pk=article.pk)
     )
-    sharing = same_section.filter(
-        pk__in=ArticleSource.objects.filter(source_id__in=source_ids).values("article_id")
-    )
+    # Walk the section newest first and stop at the fourth match: an outlet cited by half the archive
+    # costs no more than a rare one (an IN list of every story citing it would).
+    cites = ArticleSource.objects.filter(article=OuterRef("pk"), source_id__in=source_ids)
+    sharing = same_section.filter(Exists(cites))
     related = list(sharing[:RELATED_COUNT])
     seen = {a.pk for a in related}
     related += [a for a in same_section[: RELATED_COUNT * 2] if a.pk not in seen]
