@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 # Where `make run` serves.
 RUN_ADDR ?= 127.0.0.1:8000
 
-.PHONY: help .venv setup run test test-postgres test-browser lint format migrations-check clean clean-data
+.PHONY: help .venv setup run test test-postgres browser-tools test-browser lint format migrations-check bench clean clean-data
 
 help: ## List the targets
 	@echo "newsapp: make TARGET"
@@ -63,7 +63,10 @@ test-postgres: $(STAMP) .env ## Start PostgreSQL and Redis, run the suite agains
 	echo "Testing with:" $$settings; \
 	env $$settings $(PYTEST) -m "not browser" -n auto $(PYTEST_ARGS)
 
-test-browser: setup ## Run the browser tests (tests/browser)
+browser-tools: ## Install Chromium and Java (apt) when missing, and axe-core + vnu-jar (npm ci)
+	scripts/browser-tools.sh
+
+test-browser: setup browser-tools ## Run the browser tests (tests/browser) in Debian's Chromium against a live server
 	@[[ -d tests/browser ]] || { echo "make test-browser: tests/browser does not exist; there are no browser tests yet" >&2; exit 1; }
 	@rc=0; $(PYTEST) -m browser tests/browser $(PYTEST_ARGS) || rc=$$?; \
 	if [[ $$rc -eq 5 ]]; then \
@@ -82,8 +85,12 @@ format: $(STAMP) ## Fix what ruff can and reformat the code
 migrations-check: $(STAMP) .env ## Fail if a model change has no migration
 	$(MANAGE) makemigrations --check --dry-run
 
-clean: ## Remove the virtualenv, collected static files, var/ and caches (keeps db.sqlite3 and media/)
-	rm -rf $(VENV) staticfiles var build *.egg-info .pytest_cache .ruff_cache .hypothesis
+bench: $(STAMP) ## Benchmark on PostgreSQL + Redis with wrk, < 5 min, into docs/performance.md (BENCH_ARGS="--quick")
+	$(BIN)/python -m pip install --quiet --group bench
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+clean: ## Remove the virtualenv, node_modules, collected static files, var/ and caches (keeps db.sqlite3 and media/)
+	rm -rf $(VENV) node_modules staticfiles var build *.egg-info .pytest_cache .ruff_cache .hypothesis
 	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
 
 clean-data: ## Remove the development database and uploaded media (db.sqlite3, media/)

@@ -11,7 +11,7 @@ from django.contrib.syndication.views import Feed
 from django.core.files.storage import default_storage
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, rfc3339_date
 
 from .models import Article, Category
 
@@ -30,6 +30,12 @@ class _MediaMixin:
 class MediaRssFeed(_MediaMixin, Rss201rev2Feed):
     def rss_attributes(self):
         return {**super().rss_attributes(), "xmlns:media": MEDIA_NS}
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(handler, item)
+        # RSS 2.0 has no per-item update time; Atom's element (its namespace is declared) carries it.
+        if item["updateddate"]:
+            handler.addQuickElement("atom:updated", rfc3339_date(item["updateddate"]))
 
 
 class MediaAtomFeed(_MediaMixin, Atom1Feed):
@@ -53,6 +59,10 @@ class LatestStoriesFeed(Feed):
     def title(self, scope):
         name = settings.NEWSAPP_SITE_NAME
         return f"{scope.category.name} · {name}" if scope.category else f"{name}: latest stories"
+
+    def author_name(self):
+        # Atom requires an author on every entry, or one for the whole feed.
+        return settings.NEWSAPP_SITE_NAME
 
     def link(self, scope):
         return scope.category.get_absolute_url() if scope.category else reverse("articles:home")

@@ -29,7 +29,7 @@ CACHEABLE_VIEWS = frozenset({
     "articles:sitemap_index", "articles:sitemap", "articles:news_sitemap", "articles:robots",
 })  # fmt: skip
 # Query parameters a cached page may depend on; any others (utm_source, ...) are left out of the key.
-KEPT_PARAMS = ("page", "p")
+KEPT_PARAMS = ("page", "p", "before")
 STORED_HEADERS = ("Content-Type", "Content-Language", "X-Robots-Tag", "Location")
 NO_SCHEDULED = "none"
 

@@ -33,7 +33,9 @@ class Page:
 
     @property
     def label(self) -> str:
-        return f"Page {self.number} of {self.num_pages}" if self.number else "Older stories"
+        if not self.number:
+            return "Older stories"
+        return f"Page {self.number} of {self.num_pages}" if self.num_pages else "Latest stories"
 
     @property
     def has_other_pages(self) -> bool:
@@ -85,12 +87,20 @@ def cached_count(queryset, scope: str) -> int:
 
 
 def paginate(
-    request, queryset, *, scope: str, per_page: int = PAGE_SIZE, first_page_size: int | None = None
+    request,
+    queryset,
+    *,
+    scope: str,
+    per_page: int = PAGE_SIZE,
+    first_page_size: int | None = None,
+    numbered: bool = True,
 ) -> Page:
     """A page of stories newest first (`queryset` ordered by -published_at, -pk).
 
     `first_page_size`: page 1 is shown elsewhere with that many stories (the front page), and page 2
-    carries on right after them. Malformed page numbers or cursors are a 400; past the end, a 404.
+    carries on right after them. `numbered=False`: cursors from the first page on, and no count
+    (for lists whose count would cost a scan). Malformed page numbers or cursors are a 400; past the
+    end, a 404.
     """
     first = per_page if first_page_size is None else first_page_size
     if "before" in request.GET:
@@ -107,6 +117,14 @@ def paginate(
         )
         return Page(items, None, None, url_with(request, page=None, before=None), older_url)
     number = page_number(request)
+    if not numbered:
+        if number != 1:
+            raise Http404("This list is paged with its “Older” links.")
+        rows = list(queryset[: per_page + 1])
+        older_url = (
+            url_with(request, before=encode_cursor(rows[per_page - 1])) if len(rows) > per_page else None
+        )
+        return Page(rows[:per_page], 1, None, None, older_url)
     if number > MAX_NUMBERED_PAGE:
         raise Http404(f"Pages past {MAX_NUMBERED_PAGE} are reached with the “Older” links.")
     total = cached_count(queryset, scope)

@@ -9,8 +9,9 @@ from django.templatetags.static import static
 def canonical_url(request) -> str:
     """The page's own address: no query string, except a page number past the first."""
     url = request.build_absolute_uri(request.path)
-    page = request.GET.get("page", "")
-    if page.isdigit() and int(page) > 1:
+    page = request.GET.get("page", "").strip()
+    # isascii: "²" and "١٢" are digits to Python but not page numbers (int() would raise).
+    if page.isascii() and page.isdigit() and int(page) > 1:
         url = f"{url}?page={int(page)}"
     return url
 
@@ -21,9 +22,11 @@ def _absolute(request, url: str) -> str:
 
 def lead_image(request, article) -> dict | None:
     """The biggest JPEG rendition (social networks want at least 1200 px where there is one)."""
-    entry = article.rendition("1440") or article.rendition("960") or article.rendition("480")
-    if not entry:
+    # Not only the named widths: a picture narrower than 1440 px closes its set at its own width.
+    sizes = [entry for name, entry in article.renditions.items() if name != "thumb"]
+    if not sizes:
         return None
+    entry = max(sizes, key=lambda e: e["w"])
     return {
         "url": _absolute(request, default_storage.url(entry["jpg"])),
         "width": entry["w"],

@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import connection
-from django.db.models import F, Max, Q, Window
-from django.db.models.functions import RowNumber
+from django.db.models import F, OuterRef, Subquery, Window
+from django.db.models.functions import Greatest, RowNumber
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -26,24 +27,65 @@ NEWS_WINDOW = timedelta(hours=48)
 NEWS_LIMIT = 1000  # Google News reads at most 1,000 URLs per sitemap
 
 
+def _newest(stories, field: str):
+    return Subquery(stories.order_by(f"-{field}").values(field)[:1])
+
+
+def latest_change():
+    """When the newest change to a live story happened: two index lookups.
+
+    A scheduled story goes live without being saved, so its publish time counts as a change too.
+    (MAX over an expression would read the whole archive; "newest first, take one" reads one row.)
+    """
+    live = Article.objects.published()
+    edited = live.order_by("-updated_at").values_list("updated_at", flat=True).first()
+    went_live = live.order_by("-published_at").values_list("published_at", flat=True).first()
+    return max(filter(None, (edited, went_live)), default=None)
+
+
 class SectionSitemap(Sitemap):
     changefreq = "hourly"
 
     def items(self):
-        live = Q(articles__status=Article.Status.PUBLISHED, articles__published_at__lte=timezone.now())
-        return Category.objects.annotate(latest=Max("articles__updated_at", filter=live)).order_by(
-            "position", "pk"
-        )
+        live = Article.objects.published().filter(category=OuterRef("pk"))
+        return Category.objects.annotate(
+            edited=_newest(live, "updated_at"), live=_newest(live, "published_at")
+        ).order_by("position", "pk")
 
     def lastmod(self, category):
-        return category.latest
+        return max(filter(None, (category.edited, category.live)), default=None)
 
     def get_latest_lastmod(self):
-        return Article.objects.published().aggregate(latest=Max("updated_at"))["latest"]
+        return latest_change()
+
+
+class SlicePaginator(Paginator):
+    """Pages read by slicing alone: no COUNT(*) over the whole archive (a scan) to serve one page."""
+
+    def page(self, number):
+        number = self.validate_number_format(number)
+        bottom = (number - 1) * self.per_page
+        items = list(self.object_list[bottom : bottom + self.per_page])
+        if not items and number > 1:
+            raise EmptyPage("That page contains no results")
+        return self._get_page(items, number, self)
+
+    def validate_number_format(self, number):
+        try:
+            number = int(number)
+        except (TypeError, ValueError) as exc:
+            raise PageNotAnInteger("That page number is not an integer") from exc
+        if number < 1:
+            raise EmptyPage("That page number is less than 1")
+        return number
 
 
 class ArticleSitemap(Sitemap):
     limit = PAGE_SIZE
+
+    @property
+    def paginator(self):
+        return SlicePaginator(self._items(), self.limit)
 
     def items(self):
         return (
@@ -57,7 +99,7 @@ class ArticleSitemap(Sitemap):
         return max(article.updated_at, article.published_at)
 
     def get_latest_lastmod(self):
-        return Article.objects.published().aggregate(latest=Max("updated_at"))["latest"]
+        return latest_change()
 
 
 SITEMAPS = {"sections": SectionSitemap, "articles": ArticleSitemap}
@@ -72,10 +114,11 @@ def page_lastmods() -> list[datetime]:
     ranked = (
         Article.objects.published()
         .annotate(rn=Window(RowNumber(), order_by=[F("published_at").asc(), F("pk").asc()]))
-        .values("updated_at", "rn")
+        .annotate(changed=Greatest("updated_at", "published_at"))
+        .values("changed", "rn")
     )
     inner, params = ranked.query.sql_with_params()
-    sql = f"SELECT (rn - 1) / %s AS page, MAX(updated_at) FROM ({inner}) ranked GROUP BY page ORDER BY page"
+    sql = f"SELECT (rn - 1) / %s AS page, MAX(changed) FROM ({inner}) ranked GROUP BY page ORDER BY page"
     with connection.cursor() as cursor:
         cursor.execute(sql, (PAGE_SIZE, *params))
         rows = cursor.fetchall()

@@ -46,14 +46,15 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    # Before sessions and auth: a cached page is served without touching either.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Before sessions and auth: a cached page is served without touching either (the security
+    # headers above still wrap it).
     "articles.pagecache.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "newsapp.urls"
@@ -88,7 +89,12 @@ CACHES = {
 CACHES["default"].setdefault("KEY_PREFIX", env.str("CACHE_KEY_PREFIX", default="newsapp"))
 # Anonymous readers' pages are kept whole in that cache for up to this long (0 turns it off);
 # any content change replaces them at once.
-NEWSAPP_PAGE_CACHE_SECONDS = env.int("NEWSAPP_PAGE_CACHE_SECONDS", default=600)
+# With the per-process local-memory cache, several workers would each keep their own copy and serve
+# stale pages after an edit; so without a shared cache it is on only for the development server.
+_SHARED_CACHE = "locmem" not in CACHES["default"]["BACKEND"].lower()
+NEWSAPP_PAGE_CACHE_SECONDS = env.int(
+    "NEWSAPP_PAGE_CACHE_SECONDS", default=600 if _SHARED_CACHE or DEBUG else 0
+)
 # What browsers and CDNs are told about those pages: short, with a little grace while revalidating.
 NEWSAPP_PUBLIC_CACHE_CONTROL = {"public": True, "max_age": 30, "s_maxage": 60, "stale_while_revalidate": 30}
 

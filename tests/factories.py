@@ -34,8 +34,10 @@ def image_bytes(fmt="JPEG", size=(20, 10), *, color=(200, 30, 30), orientation=N
     return out.getvalue()
 
 
-def _minutes_ago(n):
-    return timezone.now() - timedelta(hours=1, minutes=n)
+def _seconds_ago(n):
+    # Seconds, not minutes: a whole test run makes thousands of stories in one process, and they
+    # must all stay within the news sitemap's last 48 hours.
+    return timezone.now() - timedelta(hours=1, seconds=n)
 
 
 class CategoryFactory(DjangoModelFactory):
@@ -67,7 +69,7 @@ class SourceFactory(DjangoModelFactory):
 
 
 class ArticleFactory(DjangoModelFactory):
-    """Published an hour (and a few minutes) ago unless a trait says otherwise."""
+    """Published an hour (and a few seconds) ago unless a trait says otherwise."""
 
     class Meta:
         model = Article
@@ -78,7 +80,7 @@ class ArticleFactory(DjangoModelFactory):
     category = factory.SubFactory(CategoryFactory)
     summary = "First paragraph of the story.\n\nSecond paragraph, with *emphasis*."
     status = Article.Status.PUBLISHED
-    published_at = factory.Sequence(_minutes_ago)
+    published_at = factory.Sequence(_seconds_ago)
 
     class Params:
         draft = factory.Trait(status=Article.Status.DRAFT, published_at=None)

@@ -1,4 +1,4 @@
-"""Health checks: /healthz/live is 4 bytes and touches nothing; /healthz/ready checks the database and cache."""
+"""Health checks: /healthz/live is 4 bytes and touches nothing; /healthz/ready checks database and cache."""
 
 import pytest
 from django.core.cache import caches

@@ -28,8 +28,8 @@ QUERIES = {
     # 1 the story with its section and rating  2 its citations with their outlets
     # 3 related stories sharing an outlet  4 the section's newest to top them up  5 the navigation
     "article": 5,
-    # 1 the outlet  2 count of its published stories (paginator)  3 the navigation  4 the page of stories
-    "source": 4,
+    # 1 the outlet  2 the navigation  3 the page of stories (cursor paging: no count)
+    "source": 3,
 }
 
 

@@ -1,0 +1,96 @@
+"""axe-core on every public page, plus what axe cannot judge alone: keyboard use and visible focus."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.support import CHECKED, LESSER_FINDINGS, run_axe, write_report
+
+pytestmark = pytest.mark.browser
+
+FAILING_IMPACTS = {"serious", "critical"}
+PAGES_WITH_BIAS_BARS = {"home", "section", "section-page-2", "article", "article-without-ai-note", "source"}
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_axe_finds_nothing_serious_on_public_pages(open_tab, public_pages, viewport):
+    tab = open_tab(viewport)
+    serious, results = [], {}
+    for name, (path, status) in public_pages.items():
+        page = tab.visit(path, status=status)
+        tab.assert_clean(name)
+        result = run_axe(page)
+        results[name] = result
+        CHECKED["axe"].append(f"{name} ({viewport})")
+        for rule in result["violations"]:
+            finding = {**rule, "page": f"{name} ({viewport})"}
+            if rule["impact"] in FAILING_IMPACTS:
+                serious.append(finding)
+            else:
+                LESSER_FINDINGS["axe"].append(finding)
+        checked = {rule["id"]: rule["nodes"] for rule in result["passes"]}
+        expected = ["landmark-one-main", "region", "bypass", "document-title", "html-has-lang", "list"]
+        if name.startswith("article"):
+            expected.append("image-alt")  # elsewhere every picture sits in an aria-hidden card link
+        for rule in expected:
+            assert rule in checked, f"axe did not check {rule} on {name}"
+        if name in PAGES_WITH_BIAS_BARS:
+            # The labels' colour contrast must have been measured, not skipped.
+            labels = [node for node in checked.get("color-contrast", []) if "bias-label" in node]
+            assert labels, f"axe did not check the contrast of the bias labels on {name}"
+        tab.assert_clean(f"{name} after axe")
+    write_report(f"axe-{viewport}.json", results)
+    assert not serious, "serious or critical axe violations:\n" + "\n".join(
+        f"{f['page']}: {f['id']} ({f['impact']}) {f['help']}: {f['nodes'][:5]}" for f in serious
+    )
+
+
+def test_landmarks_and_alt_text(open_tab, public_pages):
+    tab = open_tab("desktop")
+    for name, (path, status) in public_pages.items():
+        page = tab.visit(path, status=status)
+        expect(page.get_by_role("banner")).to_have_count(1)
+        expect(page.get_by_role("main")).to_have_count(1)
+        expect(page.get_by_role("contentinfo")).to_have_count(1)
+        expect(page.get_by_role("navigation", name="Sections")).to_have_count(1)
+        expect(page.get_by_role("heading", level=1)).to_have_count(1)
+        missing = page.locator("img:not([alt])").count()
+        assert missing == 0, f"{missing} image(s) without alt on {name}"
+    lead_alt = tab.visit(public_pages["article"][0]).locator(".story-image img").get_attribute("alt")
+    assert lead_alt and lead_alt.strip(), "the lead image must describe itself"
+    tab.assert_clean()
+
+
+def focus_ring(locator) -> dict:
+    return locator.evaluate(
+        "(el) => { const s = getComputedStyle(el);"
+        " return {style: s.outlineStyle, width: parseFloat(s.outlineWidth), color: s.outlineColor}; }"
+    )
+
+
+def test_keyboard_skip_link_and_visible_focus(open_tab, public_pages):
+    tab = open_tab("desktop")
+    page = tab.visit(public_pages["article"][0])
+    skip = page.get_by_role("link", name="Skip to content")
+    assert skip.bounding_box()["y"] + skip.bounding_box()["height"] <= 0, "hidden until focused"
+
+    page.keyboard.press("Tab")
+    expect(skip).to_be_focused()
+    box = skip.bounding_box()
+    assert box["y"] >= 0 and box["height"] >= 20, f"the focused skip link must be on screen: {box}"
+    ring = focus_ring(skip)
+    assert ring["style"] != "none" and ring["width"] >= 2, ring
+
+    page.keyboard.press("Enter")
+    expect(page.locator("main#main")).to_be_focused()
+    page.keyboard.press("Tab")
+    focused = page.evaluate("() => document.activeElement.closest('main') !== null")
+    assert focused, "after the skip link, Tab goes on inside the main content"
+
+    nav_link = page.get_by_role("navigation", name="Sections").get_by_role("link").first
+    nav_link.focus()
+    page.keyboard.press("Tab")
+    active = page.locator(":focus")
+    ring = focus_ring(active)
+    assert ring["style"] != "none" and ring["width"] >= 2, f"no visible focus on {active.inner_text()}"
+    assert ring["color"] not in ("transparent", "rgba(0, 0, 0, 0)"), ring
+    tab.assert_clean()

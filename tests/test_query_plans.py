@@ -1,0 +1,116 @@
+"""On PostgreSQL, with enough rows that the planner would otherwise scan, every query of every public
+page uses an index (checked with EXPLAIN), and the counts stay those of a small site."""
+
+import json
+import random
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from articles import paging
+from articles.models import Article, ArticleSource, BiasRating, Category
+from tests.factories import SourceFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+ROWS = 30_000
+SITEMAP_PAGE = 10_000
+BIG_TABLES = {"articles_article", "articles_articlesource", "articles_biasrating"}
+
+
+@pytest.fixture
+def big_archive(settings):
+    settings.NEWSAPP_PAGE_CACHE_SECONDS = 0
+    rng = random.Random(7)
+    sections = list(Category.objects.all())
+    outlets = [SourceFactory(bias=lean) for lean in ["left", "center", "right", "lean_left"] * 3]
+    now = timezone.now()
+    stories = Article.objects.bulk_create(
+        Article(
+            title=f"Archive story {i}",
+            slug=f"archive-story-{i}",
+            category=sections[i % len(sections)],
+            summary="Text.",
+            summary_html="<p>Text.</p>",
+            status=Article.Status.PUBLISHED if i % 50 else Article.Status.DRAFT,
+            published_at=now - timedelta(minutes=i + 1),
+            featured=i % 997 == 0,
+        )
+        for i in range(ROWS)
+    )
+    ArticleSource.objects.bulk_create(
+        ArticleSource(article=story, source=outlet, url=f"https://x.example/{story.pk}/{n}", position=n)
+        for story in stories
+        for n, outlet in enumerate(rng.sample(outlets, 2))
+    )
+    BiasRating.objects.bulk_create(BiasRating(article=s, left=30, center=40, right=30) for s in stories[::2])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return {"story": stories[1], "outlet": outlets[0], "deep": stories[ROWS - 200]}
+
+
+def seq_scans(node, found=None):
+    found = [] if found is None else found
+    if node.get("Node Type") == "Seq Scan" and node.get("Relation Name") in BIG_TABLES:
+        found.append(node["Relation Name"])
+    for child in node.get("Plans", []):
+        seq_scans(child, found)
+    return found
+
+
+def explain(sql):
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
+        row = cursor.fetchone()[0]
+    return row if isinstance(row, list) else json.loads(row)
+
+
+def test_every_public_query_uses_an_index(client, big_archive):
+    story, outlet = big_archive["story"], big_archive["outlet"]
+    deep = paging.encode_cursor(big_archive["deep"])
+    urls = {
+        "home": reverse("articles:home"),
+        "section": reverse("articles:section", kwargs={"section": story.category.slug}),
+        "deep section": reverse("articles:section", kwargs={"section": story.category.slug})
+        + f"?before={deep}",
+        "article": story.get_absolute_url(),
+        "source": outlet.get_absolute_url(),
+        "feed": reverse("articles:feed_rss"),
+        "section feed": reverse("articles:section_feed_rss", kwargs={"section": story.category.slug}),
+        "sitemap": reverse("articles:sitemap", kwargs={"section": "articles"}),
+        "sitemap page 2": reverse("articles:sitemap", kwargs={"section": "articles"}) + "?p=2",
+        "sections sitemap": reverse("articles:sitemap", kwargs={"section": "sections"}),
+        "sitemap index": reverse("articles:sitemap_index"),
+        "news sitemap": reverse("articles:news_sitemap"),
+    }
+    problems = []
+    for name, url in urls.items():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200, name
+        for query in captured.captured_queries:
+            sql = query["sql"]
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            scans = seq_scans(explain(sql)[0]["Plan"])
+            if scans:
+                problems.append(f"{name}: sequential scan of {scans} in {sql[:300]}")
+    assert not problems, "\n".join(problems)
+
+
+def test_query_counts_do_not_grow_with_the_archive(client, big_archive, django_assert_num_queries):
+    story = big_archive["story"]
+    deep = paging.encode_cursor(big_archive["deep"])
+    section = reverse("articles:section", kwargs={"section": story.category.slug})
+    for url, expected in [
+        (reverse("articles:home"), 8),
+        (section, 4),
+        (f"{section}?before={deep}", 3),
+        (story.get_absolute_url(), 5),
+        (reverse("articles:feed_rss"), 1),
+    ]:
+        with django_assert_num_queries(expected):
+            assert client.get(url).status_code == 200
