@@ -53,10 +53,15 @@ def _key(article, variant: str) -> str:
 def render_cards(articles, variant: str = "grid", *, first: str | None = None):
     """Give each story a `card` attribute holding its HTML; `first` is the first story's variant.
 
-    Takes the stories (already loaded with their section and rating) and returns them.
+    Takes the stories (already loaded with their section and rating) and returns them as a list.
     """
     articles = list(articles)
-    wanted = [(a, first if (first and i == 0) else variant) for i, a in enumerate(articles)]
+    render_card_variants([(a, first if (first and i == 0) else variant) for i, a in enumerate(articles)])
+    return articles
+
+
+def render_card_variants(wanted) -> None:
+    """Cards for (story, variant) pairs from several lists at once: one cache round trip in all."""
     keys = [_key(a, v) for a, v in wanted]
     found = cache.get_many(keys)
     missing = {}
@@ -68,4 +73,3 @@ def render_cards(articles, variant: str = "grid", *, first: str | None = None):
         article.card = mark_safe(html)
     if missing:
         cache.set_many(missing, timeout=TIMEOUT)
-    return articles

@@ -80,7 +80,8 @@ class LatestStoriesFeed(Feed):
         return reverse(f"articles:feed_{kind}")
 
     def items(self, scope):
-        stories = Article.objects.published().for_cards()
+        # A feed item carries the whole summary, so only the search vector is left behind.
+        stories = Article.objects.published().for_cards().defer(None).defer("search_vector")
         if scope.category:
             stories = stories.filter(category=scope.category)
         items = list(stories[:FEED_SIZE])

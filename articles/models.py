@@ -126,6 +126,9 @@ class Source(models.Model):
         return instance
 
 
+CARD_DEFERRED = ("summary", "summary_html", "search_vector", "created_by", "updated_by", "created_at")
+
+
 class ArticleQuerySet(models.QuerySet):
     def published(self):
         """The one rule of visibility: published, and its publish time has come."""
@@ -135,8 +138,13 @@ class ArticleQuerySet(models.QuerySet):
         return self.filter(status=Article.Status.PUBLISHED, published_at__gt=timezone.now())
 
     def for_cards(self):
-        """What an article card needs, in the same query."""
-        return self.select_related("category", "bias_rating").order_by("-published_at", "-pk")
+        """What an article card needs, in the same query, and nothing else: the full texts and the
+        search vector are most of a row's bytes and cost more to fetch than the query itself."""
+        return (
+            self.select_related("category", "bias_rating")
+            .defer(*CARD_DEFERRED)
+            .order_by("-published_at", "-pk")
+        )
 
 
 class Article(models.Model):

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_safe
 
 from . import search as search_backend
 from . import seo
-from .cards import render_cards
+from .cards import render_card_variants, render_cards
 from .context_processors import nav_sections
 from .models import Article, ArticleSource, Category, Source
 from .paging import PAGE_SIZE, Page, page_number, paginate, url_with
@@ -26,13 +26,13 @@ def home(request):
         return more_stories(request, published)
     lead = lead_story(published)
     rest = after_lead(published, lead)
-    latest = render_cards(rest[:HOME_LATEST])
+    latest = list(rest[:HOME_LATEST])
     sections = [
-        (category, render_cards(rest.filter(category=category)[:HOME_PER_SECTION]))
+        (category, list(rest.filter(category=category)[:HOME_PER_SECTION]))
         for category in nav_sections(request)
     ]
-    if lead:
-        render_cards([lead], "lead")
+    blocks = [*latest, *(story for _, stories in sections for story in stories)]
+    render_card_variants([(story, "grid") for story in blocks] + ([(lead, "lead")] if lead else []))
     meta = seo.page_meta(
         request,
         title=settings.NEWSAPP_SITE_NAME,
