@@ -22,7 +22,7 @@ from django.utils.http import http_date
 
 VERSION_KEY = "content:version"
 NEXT_PUBLISH_KEY = "content:next-publish:{version}"
-PAGE_KEY = "page:{version}:{host}:{path}?{query}"
+PAGE_KEY = "{host}:{path}?{query}"
 CACHEABLE_VIEWS = frozenset({
     "articles:home", "articles:section", "articles:article", "articles:source",
     "articles:feed_rss", "articles:feed_atom", "articles:section_feed_rss", "articles:section_feed_atom",
@@ -81,13 +81,12 @@ def _cacheable_request(request) -> bool:
     return match.view_name in CACHEABLE_VIEWS
 
 
-def _key(request, version: int) -> str:
+def _key(request) -> str:
     query = "&".join(f"{name}={request.GET[name]}" for name in KEPT_PARAMS if name in request.GET)
     digest = hashlib.blake2b(
-        PAGE_KEY.format(version=version, host=request.get_host(), path=request.path, query=query).encode(),
-        digest_size=20,
+        PAGE_KEY.format(host=request.get_host(), path=request.path, query=query).encode(), digest_size=20
     ).hexdigest()
-    return f"page:{version}:{digest}"
+    return f"page:{digest}"
 
 
 def _public_headers(response, etag: str, last_modified: float) -> None:
@@ -107,12 +106,15 @@ class AnonymousPageCacheMiddleware:
                 # A signed-in editor's copy of a page must never be kept by a shared cache.
                 patch_cache_control(response, private=True)
             return response
-        version = content_version()
-        key = _key(request, version)
-        entry = cache.get(key)
-        # The entry carries its own deadline too: the cache's TTL is a ceiling, the deadline exact.
-        if entry is not None and entry[-1] > time.time():
-            status, headers, content, etag, stamp, _ = entry
+        key = _key(request)
+        # One round trip for both: the page as stored, and the content version it must match.
+        found = cache.get_many([VERSION_KEY, key])
+        version = found.get(VERSION_KEY) or content_version()
+        entry = found.get(key)
+        # An entry is good while the content has not changed since it was stored, and until its own
+        # deadline (the cache's TTL is only a ceiling; the deadline is exact).
+        if entry is not None and entry[0] == version and entry[-1] > time.time():
+            _, status, headers, content, etag, stamp, _ = entry
             response = HttpResponse(content, status=status, headers=headers)
             _public_headers(response, etag, stamp)
             response.headers["X-Page-Cache"] = "hit"
@@ -132,7 +134,7 @@ class AnonymousPageCacheMiddleware:
             ttl = min(ttl, due)
         if ttl >= 1:
             headers = {name: response[name] for name in STORED_HEADERS if response.has_header(name)}
-            entry = (response.status_code, headers, content, etag, stamp, stamp + ttl)
+            entry = (version, response.status_code, headers, content, etag, stamp, stamp + ttl)
             cache.set(key, entry, timeout=max(1, int(ttl)))
         _public_headers(response, etag, stamp)
         response.headers["X-Page-Cache"] = "miss"

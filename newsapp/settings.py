@@ -87,6 +87,8 @@ CACHES = {
     "default": env.cache_url("CACHE_URL", default=env.str("REDIS_URL", default="locmemcache://newsapp"))
 }
 CACHES["default"].setdefault("KEY_PREFIX", env.str("CACHE_KEY_PREFIX", default="newsapp"))
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "newsapp.redis_cache.RedisCache"  # one client per pool (see there)
 # Anonymous readers' pages are kept whole in that cache for up to this long (0 turns it off);
 # any content change replaces them at once.
 # With the per-process local-memory cache, several workers would each keep their own copy and serve
