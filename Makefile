@@ -86,7 +86,6 @@ migrations-check: $(STAMP) .env ## Fail if a model change has no migration
 	$(MANAGE) makemigrations --check --dry-run
 
 bench: $(STAMP) ## Benchmark on PostgreSQL + Redis with wrk, < 5 min, into docs/performance.md (BENCH_ARGS="--quick")
-	$(BIN)/python -m pip install --quiet --group bench
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean: ## Remove the virtualenv, node_modules, collected static files, var/ and caches (keeps db.sqlite3 and media/)
