@@ -100,6 +100,17 @@ def clean_upload(fileobj, *, name_hint: str = "image", max_side: int | None = No
     return CleanImage(ContentFile(data, name=f"{stem}{FORMATS[fmt]}"), img.width, img.height, fmt)
 
 
+def _open_stored(field_file) -> Image.Image:
+    """An image we stored ourselves (already checked and re-encoded on upload), fully loaded."""
+    field_file.open("rb")
+    try:
+        img = Image.open(field_file)
+        img.load()
+    finally:
+        field_file.close()
+    return img
+
+
 def make_renditions(field_file) -> dict:
     """Write the fixed set of renditions beside the original; return their names and sizes.
 
@@ -107,12 +118,7 @@ def make_renditions(field_file) -> dict:
     the original are not made (no upscaling); the original's own width then closes the set.
     """
     storage = field_file.storage
-    field_file.open("rb")
-    try:
-        original = Image.open(field_file)
-        original.load()
-    finally:
-        field_file.close()
+    original = _open_stored(field_file)
     if original.mode not in ("RGB", "L"):
         background = Image.new("RGB", original.size, "white")
         background.paste(original.convert("RGBA"), mask=original.convert("RGBA").getchannel("A"))
@@ -141,13 +147,7 @@ def make_renditions(field_file) -> dict:
 def make_logo_rendition(field_file, size: int = LOGO_SMALL) -> dict:
     """A small logo (for 32 CSS pixels on high-density screens) as PNG and lossless WebP, with alpha."""
     storage = field_file.storage
-    field_file.open("rb")
-    try:
-        logo = Image.open(field_file)
-        logo.load()
-    finally:
-        field_file.close()
-    logo = logo.convert("RGBA")
+    logo = _open_stored(field_file).convert("RGBA")
     logo.thumbnail((size, size), Image.Resampling.LANCZOS)
     stem = str(PurePosixPath(field_file.name).with_suffix(""))
     entry = {"w": logo.width, "h": logo.height}
