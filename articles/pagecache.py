@@ -1,6 +1,7 @@
 """Anonymous page cache: whole public pages kept in the shared cache (Redis in production).
 
-A hit costs two cache reads (the content version and the page) and runs no SQL and no template.
+A hit costs one cache round trip (the content version; the page too unless this worker keeps a
+copy of it) and runs no SQL and no template.
 Every content change bumps one version number after its transaction commits (articles.signals),
 so every app server sharing the cache serves the new page at once. A stored page also expires when
 the next scheduled story is due, so scheduled stories appear on time without any background job.
@@ -10,7 +11,9 @@ non-GET requests, responses that set a cookie, and anything but a 200.
 """
 
 import hashlib
+import threading
 import time
+from collections import OrderedDict
 from datetime import datetime
 
 from django.conf import settings
@@ -95,6 +98,39 @@ def _public_headers(response, etag: str, last_modified: float) -> None:
     patch_cache_control(response, **settings.NEWSAPP_PUBLIC_CACHE_CONTROL)
 
 
+def _current(entry, version) -> bool:
+    """Good while the content has not changed since it was stored, and until its own deadline (the
+    cache's TTL is only a ceiling; the deadline is exact)."""
+    return entry is not None and entry[0] == version and entry[-1] > time.time()
+
+
+class _LocalPages:
+    """The most used pages, kept in this worker too, so that a hit moves a few bytes (the version)
+    over the network instead of the whole page. Always checked against the shared version first."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.pages: OrderedDict[str, tuple] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: str):
+        with self.lock:
+            entry = self.pages.get(key)
+            if entry is not None:
+                self.pages.move_to_end(key)
+            return entry
+
+    def put(self, key: str, entry: tuple) -> None:
+        with self.lock:
+            self.pages[key] = entry
+            self.pages.move_to_end(key)
+            while len(self.pages) > self.size:
+                self.pages.popitem(last=False)
+
+
+_local = _LocalPages(size=256)
+
+
 class AnonymousPageCacheMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -107,13 +143,19 @@ class AnonymousPageCacheMiddleware:
                 patch_cache_control(response, private=True)
             return response
         key = _key(request)
-        # One round trip for both: the page as stored, and the content version it must match.
-        found = cache.get_many([VERSION_KEY, key])
-        version = found.get(VERSION_KEY) or content_version()
-        entry = found.get(key)
-        # An entry is good while the content has not changed since it was stored, and until its own
-        # deadline (the cache's TTL is only a ceiling; the deadline is exact).
-        if entry is not None and entry[0] == version and entry[-1] > time.time():
+        local = _local.get(cache.make_key(key))
+        if local is not None:
+            # This worker has the page already: ask the shared cache only whether it is still current.
+            version = cache.get(VERSION_KEY) or content_version()
+            entry = local if _current(local, version) else cache.get(key)
+        else:
+            # One round trip for both: the page as stored, and the content version it must match.
+            found = cache.get_many([VERSION_KEY, key])
+            version = found.get(VERSION_KEY) or content_version()
+            entry = found.get(key)
+        if _current(entry, version):
+            if entry is not local:
+                _local.put(cache.make_key(key), entry)
             _, status, headers, content, etag, stamp, _ = entry
             response = HttpResponse(content, status=status, headers=headers)
             _public_headers(response, etag, stamp)
@@ -136,6 +178,7 @@ class AnonymousPageCacheMiddleware:
             headers = {name: response[name] for name in STORED_HEADERS if response.has_header(name)}
             entry = (version, response.status_code, headers, content, etag, stamp, stamp + ttl)
             cache.set(key, entry, timeout=max(1, int(ttl)))
+            _local.put(cache.make_key(key), entry)
         _public_headers(response, etag, stamp)
         response.headers["X-Page-Cache"] = "miss"
         return get_conditional_response(request, etag=etag, last_modified=int(stamp), response=response)

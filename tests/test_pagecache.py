@@ -8,6 +8,7 @@ from django.utils import timezone
 from freezegun import freeze_time
 
 from articles.models import Article
+from articles.pagecache import bump_content_version
 from tests.factories import ArticleFactory, CategoryFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
@@ -129,3 +130,17 @@ def test_cache_off_renders_every_time(client, story, settings):
     url = story.get_absolute_url()
     client.get(url)
     assert "X-Page-Cache" not in client.get(url)
+
+
+def test_a_change_made_on_another_server_reaches_this_worker_at_once(client, story):
+    """Each worker keeps hot pages locally, but checks the shared version on every hit."""
+    url = reverse("articles:home")
+    client.get(url)
+    assert client.get(url)["X-Page-Cache"] == "hit"
+    # Another app server edits the story: the row changes and the shared version moves, but no
+    # signal fires in this process.
+    Article.objects.filter(pk=story.pk).update(title="Edited elsewhere", updated_at=timezone.now())
+    bump_content_version()
+    response = client.get(url)
+    assert response["X-Page-Cache"] == "miss"
+    assert b"Edited elsewhere" in response.content
