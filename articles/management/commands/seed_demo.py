@@ -22,6 +22,7 @@ from articles.bias import split_from_leans
 from articles.demo import art
 from articles.importers import ImportFailed, import_file
 from articles.models import Article, ArticleSource, BiasRating, Category, Source
+from articles.pagecache import bump_content_version
 from articles.search import search_vector_refresh
 
 DEMO_FILE = Path(__file__).resolve().parents[2] / "demo" / "newsroom.json"
@@ -174,6 +175,7 @@ class Command(BaseCommand):
             if verbosity >= 1:
                 rate = done / max(time.monotonic() - started, 1e-6)
                 self.stdout.write(f"  {done}/{count} generated stories ({rate:,.0f}/s)")
+        bump_content_version()  # bulk inserts send no signals: tell every cached page by hand
         if verbosity:
             self.stdout.write(self.style.SUCCESS(f"Added {count} generated stories."))
 
