@@ -1,10 +1,12 @@
 """Factories with sane defaults: a published story in World, lean outlets, an editorial rating."""
 
 import io
+import json
 from datetime import timedelta
 
 import factory
 from django.core.files.base import ContentFile
+from django.core.management import call_command
 from django.utils import timezone
 from django.utils.text import slugify
 from factory.django import DjangoModelFactory
@@ -116,3 +118,19 @@ class BiasRatingFactory(DjangoModelFactory):
     center = 60
     right = 20
     method = BiasRating.Method.EDITORIAL
+
+
+def import_one_story(folder, **changes) -> None:
+    """Import (or re-import) one published World story, slug "harbour-strike", through the command."""
+    story = {
+        "title": "Harbour strike ends",
+        "slug": "harbour-strike",
+        "section": "world",
+        "status": "published",
+        "published_at": "2026-01-01T09:00:00Z",
+        "summary": "Dockers return to work.",
+        **changes,
+    }
+    path = folder / "import.json"
+    path.write_text(json.dumps({"sources": [], "articles": [story]}), encoding="utf-8")
+    call_command("import_articles", str(path), verbosity=0)

@@ -4,16 +4,14 @@ Tests marked `postgres` cover what only PostgreSQL does (ranking, phrases, OR, s
 the rest must hold on both databases. Only-published is part of the matrix in test_public_pages.py.
 """
 
-import json
 import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 
-from tests.factories import ArticleFactory, ArticleSourceFactory, SourceFactory
+from tests.factories import ArticleFactory, ArticleSourceFactory, SourceFactory, import_one_story
 from tests.test_admin import browser_post
 
 pytestmark = pytest.mark.django_db
@@ -133,24 +131,8 @@ def test_an_outlet_renamed_in_the_admin_finds_its_stories_by_the_new_name(client
 
 
 def test_a_reimported_story_is_found_by_its_new_title(client, tmp_path):
-    document = {
-        "sources": [],
-        "articles": [
-            {
-                "title": "Harbour strike ends",
-                "slug": "harbour-strike",
-                "section": "world",
-                "status": "published",
-                "published_at": "2026-01-01T09:00:00Z",
-                "summary": "Dockers return to work.",
-            }
-        ],
-    }
-    path = tmp_path / "import.json"
     for title in ("Harbour strike ends", "Volcano erupts overnight"):
-        document["articles"][0]["title"] = title
-        path.write_text(json.dumps(document), encoding="utf-8")
-        call_command("import_articles", str(path), verbosity=0)
+        import_one_story(tmp_path, title=title)
     assert titles(search(client, "volcano")) == ["Volcano erupts overnight"]
     assert titles(search(client, "harbour")) == []
 

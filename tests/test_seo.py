@@ -8,13 +8,19 @@ from html.parser import HTMLParser
 
 import pytest
 from django.core.files.base import ContentFile
-from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
 from articles.models import Article
-from tests.factories import ArticleFactory, ArticleSourceFactory, CategoryFactory, SourceFactory, image_bytes
+from tests.factories import (
+    ArticleFactory,
+    ArticleSourceFactory,
+    CategoryFactory,
+    SourceFactory,
+    image_bytes,
+    import_one_story,
+)
 from tests.test_admin import CHANGELIST, browser_post
 
 pytestmark = pytest.mark.django_db
@@ -281,25 +287,8 @@ def test_editing_a_scheduled_story_before_it_goes_live_is_not_an_update(client, 
 
 
 def test_reimporting_a_changed_live_story_shows_the_update(client, tmp_path):
-    document = {
-        "sources": [],
-        "articles": [
-            {
-                "title": "Harbour strike ends",
-                "slug": "harbour-strike",
-                "section": "world",
-                "status": "published",
-                "published_at": "2026-01-01T09:00:00Z",
-                "summary": "Dockers return to work.",
-            }
-        ],
-    }
-    path = tmp_path / "import.json"
-
     def run(summary):
-        document["articles"][0]["summary"] = summary
-        path.write_text(json.dumps(document), encoding="utf-8")
-        call_command("import_articles", str(path), verbosity=0)
+        import_one_story(tmp_path, summary=summary)
         return Article.objects.get(slug="harbour-strike")
 
     article = run("Dockers return to work.")
