@@ -16,18 +16,8 @@ die() {
     exit 1
 }
 
-apt_updated=""
-apt_install() {
-    [[ $(id -u) -eq 0 ]] || die "$* missing and not root: install it with apt-get install -y $*"
-    export DEBIAN_FRONTEND=noninteractive
-    if [[ -z "$apt_updated" ]]; then
-        log "apt-get update"
-        apt-get update -q >&2 || die "apt-get update failed; cannot install $*"
-        apt_updated=1
-    fi
-    log "apt-get install -y $*"
-    apt-get install -y -q --no-install-recommends "$@" >&2 || die "apt-get install $* failed"
-}
+# shellcheck source=scripts/apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
 [[ -x /usr/bin/chromium ]] || apt_install chromium
 command -v java >/dev/null 2>&1 || apt_install default-jre-headless

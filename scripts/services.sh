@@ -32,17 +32,8 @@ usage() {
     exit 2
 }
 
-apt_updated=""
-apt_install() {
-    export DEBIAN_FRONTEND=noninteractive
-    if [[ -z "$apt_updated" ]]; then
-        log "apt-get update"
-        apt-get update -q >&2 || die "apt-get update failed; cannot install $*"
-        apt_updated=1
-    fi
-    log "apt-get install -y $*"
-    apt-get install -y -q "$@" >&2 || die "apt-get install $* failed"
-}
+# shellcheck source=scripts/apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
 # Run a command as the postgres OS user, from a directory it can read.
 as_postgres() { (cd / && runuser -u postgres -- "$@"); }
