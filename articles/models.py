@@ -221,6 +221,10 @@ class Article(models.Model):
         editable=False,
     )
 
+    # Optimistic locking: the admin form carries the number it was opened with, and a save from
+    # an older number is refused instead of overwriting someone else's work.
+    lock_version = models.PositiveIntegerField(default=0, editable=False)
+
     objects = ArticleQuerySet.as_manager()
 
     _saved_image_name = None
@@ -369,3 +373,45 @@ class BiasRating(models.Model):
             raise ValidationError(
                 f"Left, center and right must add up to 100%; they add up to {sum(values)}%.", code="sum"
             )
+
+
+class Correction(models.Model):
+    """A public note of what was corrected in a live story, listed under it on the article page."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="corrections")
+    note = models.TextField(help_text="Shown to readers under the story, with its date.")
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"Correction of {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
+
+
+class PreviewLink(models.Model):
+    """A signed, expiring, revocable address that shows one draft's preview without a login."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="preview_links")
+    label = models.CharField(
+        max_length=120, blank=True, help_text="Who the link is for, to recognise it later (optional)."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return self.label or f"Preview link {self.pk}"
+
+    def is_active(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and self.expires_at > now
