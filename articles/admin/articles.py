@@ -1,9 +1,8 @@
-"""The editors' interface. Writers draft; Editors publish (enforced here and in services)."""
+"""Articles in the admin. Writers draft; Editors publish (enforced here and in services)."""
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Count
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -11,36 +10,17 @@ from django.urls import path, reverse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.html import format_html
 
-from . import images, services
-from .models import Article, ArticleSource, BiasRating, Category, Source
-from .search import search_vector_refresh
-
-
-def _clean_image_field(form, field: str, **kwargs):
-    upload = form.cleaned_data.get(field)
-    if not isinstance(upload, UploadedFile):
-        return upload  # unchanged, cleared, or empty
-    try:
-        return images.clean_upload(upload, name_hint=upload.name, **kwargs).content
-    except images.ImageRejected as exc:
-        raise ValidationError(str(exc), code="image") from exc
+from .. import services
+from ..models import Article, ArticleSource, BiasRating
+from ..search import search_vector_refresh
+from .common import NewsroomMedia, clean_image_field
 
 
 class ArticleForm(forms.ModelForm):
     """Fields come from ArticleAdmin; this adds the image checks."""
 
     def clean_image(self):
-        return _clean_image_field(self, "image")
-
-
-class SourceForm(forms.ModelForm):
-    """Fields come from SourceAdmin; this adds the logo checks."""
-
-    def clean_logo(self):
-        return _clean_image_field(self, "logo", max_side=images.LOGO_MAX)
-
-    def clean_domain(self):
-        return self.cleaned_data["domain"].strip().lower()
+        return clean_image_field(self, "image")
 
 
 class ArticleSourceInline(admin.TabularInline):
@@ -90,73 +70,6 @@ class BiasRatingInline(admin.StackedInline):
     max_num = 1
     extra = 0
     verbose_name_plural = "bias rating (leave empty to compute it from the sources)"
-
-
-@admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "position", "published_count"]
-    list_editable = ["position"]
-    prepopulated_fields = {"slug": ["name"]}
-    search_fields = ["name"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(n=Count("articles"))
-
-    @admin.display(description="stories", ordering="n")
-    def published_count(self, obj):
-        return obj.n
-
-
-class NewsroomMedia:
-    css = {"all": ["css/admin.css"]}
-
-
-@admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
-    form = SourceForm
-    Media = NewsroomMedia
-    list_display = ["logo_thumb", "name", "domain", "bias", "citation_count"]
-    list_display_links = ["logo_thumb", "name"]
-    list_filter = ["bias"]
-    show_facets = admin.ShowFacets.ALWAYS
-    search_fields = ["name", "domain"]
-    prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["logo_preview"]
-    fields = ["name", "slug", "domain", "homepage", "bias", "logo", "logo_preview", "description"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(n=Count("citations"))
-
-    @admin.display(description="cited", ordering="n")
-    def citation_count(self, obj):
-        return obj.n
-
-    @admin.display(description="logo")
-    def logo_thumb(self, obj):
-        if not obj.logo:
-            return "–"
-        return format_html('<img src="{}" alt="" width="32" height="32" class="admin-thumb">', obj.logo.url)
-
-    @admin.display(description="current logo")
-    def logo_preview(self, obj):
-        if not obj.logo:
-            return "No logo yet."
-        return format_html(
-            '<img src="{}" alt="{} logo" width="{}" height="{}">',
-            obj.logo.url,
-            obj.name,
-            obj.logo_width,
-            obj.logo_height,
-        )
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if change and "name" in form.changed_data:
-            search_vector_refresh(obj.citations.values("article_id"))
-        if change and "bias" in form.changed_data:
-            count = services.source_lean_changed(source=obj)
-            if count:
-                messages.info(request, f"Recomputed the bias bar of {count} stories citing {obj.name}.")
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -329,7 +242,7 @@ class ArticleAdmin(admin.ModelAdmin):
     def preview_view(self, request, object_id):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
-        from .views import article_context
+        from ..views import article_context
 
         article = get_object_or_404(Article.objects.select_related("category", "bias_rating"), pk=object_id)
         response = TemplateResponse(

@@ -1,0 +1,84 @@
+"""Sections and outlets in the admin."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.utils.html import format_html
+
+from .. import images, services
+from ..models import Category, Source
+from ..search import search_vector_refresh
+from .common import NewsroomMedia, clean_image_field
+
+
+class SourceForm(forms.ModelForm):
+    """Fields come from SourceAdmin; this adds the logo checks."""
+
+    def clean_logo(self):
+        return clean_image_field(self, "logo", max_side=images.LOGO_MAX)
+
+    def clean_domain(self):
+        return self.cleaned_data["domain"].strip().lower()
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "position", "published_count"]
+    list_editable = ["position"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n=Count("articles"))
+
+    @admin.display(description="stories", ordering="n")
+    def published_count(self, obj):
+        return obj.n
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    form = SourceForm
+    Media = NewsroomMedia
+    list_display = ["logo_thumb", "name", "domain", "bias", "citation_count"]
+    list_display_links = ["logo_thumb", "name"]
+    list_filter = ["bias"]
+    show_facets = admin.ShowFacets.ALWAYS
+    search_fields = ["name", "domain"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["logo_preview"]
+    fields = ["name", "slug", "domain", "homepage", "bias", "logo", "logo_preview", "description"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n=Count("citations"))
+
+    @admin.display(description="cited", ordering="n")
+    def citation_count(self, obj):
+        return obj.n
+
+    @admin.display(description="logo")
+    def logo_thumb(self, obj):
+        if not obj.logo:
+            return "–"
+        return format_html('<img src="{}" alt="" width="32" height="32" class="admin-thumb">', obj.logo.url)
+
+    @admin.display(description="current logo")
+    def logo_preview(self, obj):
+        if not obj.logo:
+            return "No logo yet."
+        return format_html(
+            '<img src="{}" alt="{} logo" width="{}" height="{}">',
+            obj.logo.url,
+            obj.name,
+            obj.logo_width,
+            obj.logo_height,
+        )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "name" in form.changed_data:
+            search_vector_refresh(obj.citations.values("article_id"))
+        if change and "bias" in form.changed_data:
+            count = services.source_lean_changed(source=obj)
+            if count:
+                messages.info(request, f"Recomputed the bias bar of {count} stories citing {obj.name}.")
