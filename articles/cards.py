@@ -36,18 +36,17 @@ _CODE_VERSION = hashlib.blake2b(
 ).hexdigest()
 
 
-def _key(article, variant: str) -> str:
-    rating = getattr(article, "bias_rating", None)
-    parts = (
-        variant,
-        article.pk,
-        article.updated_at.isoformat(),
-        article.category.slug,
-        article.category.name,
-        (rating.left, rating.center, rating.right) if rating else None,
-    )
+def card_key(variant: str, pk: int, updated_at, category, rating: tuple | None) -> str:
+    """The cache key of a card: everything its HTML depends on."""
+    parts = (variant, pk, updated_at.isoformat(), category.slug, category.name, rating)
     digest = hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
     return f"card:{_CODE_VERSION}:{digest}"
+
+
+def _key(article, variant: str) -> str:
+    rating = getattr(article, "bias_rating", None)
+    values = (rating.left, rating.center, rating.right) if rating else None
+    return card_key(variant, article.pk, article.updated_at, article.category, values)
 
 
 def render_cards(articles, variant: str = "grid", *, first: str | None = None):
@@ -60,16 +59,27 @@ def render_cards(articles, variant: str = "grid", *, first: str | None = None):
     return articles
 
 
-def render_card_variants(wanted) -> None:
-    """Cards for (story, variant) pairs from several lists at once: one cache round trip in all."""
-    keys = [_key(a, v) for a, v in wanted]
+def render_card_variants(wanted, *, keys=None, load=None) -> None:
+    """Cards for (story, variant) pairs from several lists at once: one cache round trip in all.
+
+    The stories are loaded with their section and rating; or, with `load`, they are light references
+    (articles.listings.CardRef) with their `keys`, and `load(refs)` returns {pk: story} for the
+    cards the cache lacks. A story gone meanwhile (unpublished) keeps an empty card.
+    """
+    keys = keys or [_key(a, v) for a, v in wanted]
     found = cache.get_many(keys)
+    lacking = [item for item, key in zip(wanted, keys, strict=True) if key not in found]
+    stories = load([item for item, _ in lacking]) if (load and lacking) else {}
     missing = {}
-    for (article, chosen), key in zip(wanted, keys, strict=True):
+    for (item, chosen), key in zip(wanted, keys, strict=True):
         html = found.get(key)
         if html is None:
-            html = render_to_string(TEMPLATE, {"article": article, **VARIANTS[chosen]})
+            story = stories.get(item.pk) if load else item
+            if story is None:
+                item.card = ""
+                continue
+            html = render_to_string(TEMPLATE, {"article": story, **VARIANTS[chosen]})
             missing[key] = html
-        article.card = mark_safe(html)
+        item.card = mark_safe(html)
     if missing:
         cache.set_many(missing, timeout=TIMEOUT)

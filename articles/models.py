@@ -130,9 +130,9 @@ CARD_DEFERRED = ("summary", "summary_html", "search_vector", "created_by", "upda
 
 
 class ArticleQuerySet(models.QuerySet):
-    def published(self):
-        """The one rule of visibility: published, and its publish time has come."""
-        return self.filter(status=Article.Status.PUBLISHED, published_at__lte=timezone.now())
+    def published(self, now=None):
+        """The one rule of visibility: published, and its publish time has come (by `now`)."""
+        return self.filter(status=Article.Status.PUBLISHED, published_at__lte=now or timezone.now())
 
     def scheduled(self):
         return self.filter(status=Article.Status.PUBLISHED, published_at__gt=timezone.now())

@@ -7,9 +7,9 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_safe
 
+from . import listings, seo
 from . import search as search_backend
-from . import seo
-from .cards import render_card_variants, render_cards
+from .cards import render_cards
 from .context_processors import nav_sections
 from .models import Article, ArticleSource, Category, Source
 from .paging import PAGE_SIZE, Page, page_number, paginate, url_with
@@ -21,18 +21,27 @@ RELATED_COUNT = 4
 
 @require_safe
 def home(request):
-    published = Article.objects.published().for_cards()
     if page_number(request) > 1 or "before" in request.GET:
-        return more_stories(request, published)
-    lead = lead_story(published)
-    rest = after_lead(published, lead)
-    latest = list(rest[:HOME_LATEST])
-    sections = [
-        (category, list(rest.filter(category=category)[:HOME_PER_SECTION]))
-        for category in nav_sections(request)
-    ]
+        return more_stories(request, Article.objects.published().for_cards())
+    categories = nav_sections(request)
+    lists = listings.story_lists([
+        ("featured", 1, {"featured": True}),
+        ("latest", HOME_LATEST + 1, {}),
+        *((f"section-{c.pk}", HOME_PER_SECTION + 1, {"category_id": c.pk}) for c in categories),
+    ])  # fmt: skip
+    lead = (lists["featured"] or lists["latest"] or [None])[0]
+    lead_pk = lead.pk if lead else None
+
+    def without_lead(refs, size):  # each list holds one more than it shows, in case the lead is in it
+        return [ref for ref in refs if ref.pk != lead_pk][:size]
+
+    latest = without_lead(lists["latest"], HOME_LATEST)
+    sections = [(c, without_lead(lists[f"section-{c.pk}"], HOME_PER_SECTION)) for c in categories]
     blocks = [*latest, *(story for _, stories in sections for story in stories)]
-    render_card_variants([(story, "grid") for story in blocks] + ([(lead, "lead")] if lead else []))
+    listings.render_ref_cards(
+        [(story, "grid") for story in blocks] + ([(lead, "lead")] if lead else []),
+        {c.pk: c for c in categories},
+    )
     meta = seo.page_meta(
         request,
         title=settings.NEWSAPP_SITE_NAME,

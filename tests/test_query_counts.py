@@ -18,11 +18,10 @@ pytestmark = pytest.mark.django_db
 SECTIONS = ["world", "politics", "crypto", "business", "sports"]
 
 QUERIES = {
-    # 1 the lead story (featured first), with section and rating
-    # 2 the latest stories, with section and rating
-    # 3 the sections for the navigation (once per request, shared with the page's blocks)
-    # 4-8 the newest stories of each of the five sections, with section and rating
-    "home": 8,
+    # 1 the sections for the navigation (once per request, shared with the page's blocks)
+    # 2 one UNION of the lists' card keys: newest featured, latest, each section's newest
+    # 3 the stories whose cards are not in the card cache yet, with section and rating
+    "home": 3,
     # 1 the section  2 count of its published stories (paginator)  3 the navigation  4 the page of stories
     "section": 4,
     # 1 the story with its section and rating  2 its citations with their outlets
@@ -88,3 +87,11 @@ def test_the_pages_really_show_the_stories(client, newsroom):
     assert world.count('class="card"') == min((n + 4) // 5, 20)
     outlet = client.get(urls(newsroom)["source"]).content.decode()
     assert outlet.count('class="card"') == (n + 2) // 3  # every third story cites the first outlet
+
+
+def test_home_with_its_cards_cached_runs_two_queries(client, django_assert_num_queries, newsroom, settings):
+    settings.NEWSAPP_PAGE_CACHE_SECONDS = 0
+    first = client.get(reverse("articles:home"))
+    with django_assert_num_queries(2):  # the navigation and the lists' card keys
+        second = client.get(reverse("articles:home"))
+    assert second.content == first.content
