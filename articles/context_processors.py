@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
+from . import fragments
 from .models import Category
 from .seo import canonical_url
 
@@ -8,8 +9,15 @@ from .seo import canonical_url
 def nav_sections(request) -> list[Category]:
     """The sections in navigation order, fetched once per request."""
     if not hasattr(request, "_nav_sections"):
-        request._nav_sections = list(Category.objects.all())
+        if fragments.enabled():
+            request._nav_sections = fragments.memo.get_or_compute(request, "nav", _sections)
+        else:
+            request._nav_sections = _sections()
     return request._nav_sections
+
+
+def _sections() -> list[Category]:
+    return list(Category.objects.all())
 
 
 def site(request):

@@ -161,6 +161,7 @@ class AnonymousPageCacheMiddleware:
             _public_headers(response, etag, stamp)
             response.headers["X-Page-Cache"] = "hit"
             return get_conditional_response(request, etag=etag, last_modified=int(stamp), response=response)
+        request.content_version = version  # pages' fragments are kept under it (articles.fragments)
         response = self.get_response(request)
         control = response.get("Cache-Control", "")
         if response.status_code != 200 or response.streaming or response.cookies or "private" in control:

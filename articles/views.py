@@ -5,9 +5,10 @@ from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
-from . import listings, seo
+from . import fragments, listings, seo
 from . import search as search_backend
 from .cards import render_cards
 from .context_processors import nav_sections
@@ -130,7 +131,16 @@ def article(request, section, slug):
     if article.category.slug != section:
         return redirect(article, permanent=True)
     context = article_context(request, article)
-    context["related"] = render_cards(related_stories(article, [c.source_id for c in context["citations"]]))
+    source_ids = [citation.source_id for citation in context["citations"]]
+
+    def related_cards():
+        return [str(story.card) for story in render_cards(related_stories(article, source_ids))]
+
+    if fragments.enabled():
+        cards = fragments.related_cards(request, article, related_cards)
+    else:
+        cards = related_cards()
+    context["related_cards"] = [mark_safe(card) for card in cards]  # rendered by our card template
     return render(request, "articles/article_detail.html", context)
 
 

@@ -98,6 +98,9 @@ _SHARED_CACHE = "locmem" not in CACHES["default"]["BACKEND"].lower()
 NEWSAPP_PAGE_CACHE_SECONDS = env.int(
     "NEWSAPP_PAGE_CACHE_SECONDS", default=600 if _SHARED_CACHE or DEBUG else 0
 )
+# Pieces of pages (the navigation, an article's related stories) kept per content version: safe
+# whenever every worker sees the same version, so on by the same rule as the page cache.
+NEWSAPP_FRAGMENT_CACHE = env.bool("NEWSAPP_FRAGMENT_CACHE", default=_SHARED_CACHE or DEBUG)
 # What browsers and CDNs are told about those pages: short, with a little grace while revalidating.
 NEWSAPP_PUBLIC_CACHE_CONTROL = {"public": True, "max_age": 30, "s_maxage": 60, "stale_while_revalidate": 30}
 

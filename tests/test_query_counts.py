@@ -1,9 +1,12 @@
 """Every public page runs a fixed number of queries, whatever the number of stories behind it."""
 
 import itertools
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
+from freezegun import freeze_time
 
 from tests.factories import (
     ArticleFactory,
@@ -73,6 +76,7 @@ def urls(newsroom):
 @pytest.mark.parametrize("name", QUERIES)
 def test_queries_per_page_are_fixed(client, django_assert_num_queries, newsroom, name, settings):
     settings.NEWSAPP_PAGE_CACHE_SECONDS = 0  # the render itself; test_pagecache.py covers cache hits
+    settings.NEWSAPP_FRAGMENT_CACHE = False  # from scratch: the warm counts are tested below
     url = urls(newsroom)[name]
     with django_assert_num_queries(QUERIES[name]):
         response = client.get(url)
@@ -89,9 +93,55 @@ def test_the_pages_really_show_the_stories(client, newsroom):
     assert outlet.count('class="card"') == (n + 2) // 3  # every third story cites the first outlet
 
 
-def test_home_with_its_cards_cached_runs_two_queries(client, django_assert_num_queries, newsroom, settings):
+WARM = {
+    # the lists' card keys (the navigation is kept per content version, the cards per story version)
+    "home": 1,
+    # the section  the page of stories (its count, the navigation: kept)
+    "section": 2,
+    # the story  its citations (the related stories: kept per content version)
+    "article": 2,
+    # the outlet  the page of stories
+    "source": 2,
+}
+
+
+@pytest.mark.parametrize("name", WARM)
+def test_a_second_render_reuses_the_kept_fragments(
+    client, django_assert_num_queries, newsroom, name, settings
+):
     settings.NEWSAPP_PAGE_CACHE_SECONDS = 0
-    first = client.get(reverse("articles:home"))
-    with django_assert_num_queries(2):  # the navigation and the lists' card keys
-        second = client.get(reverse("articles:home"))
+    settings.NEWSAPP_FRAGMENT_CACHE = True
+    url = urls(newsroom)[name]
+    first = client.get(url)
+    with django_assert_num_queries(WARM[name]):
+        second = client.get(url)
     assert second.content == first.content
+
+
+def test_kept_fragments_follow_a_content_change(client, newsroom, settings):
+    settings.NEWSAPP_PAGE_CACHE_SECONDS = 0
+    settings.NEWSAPP_FRAGMENT_CACHE = True
+    story = newsroom["story"]
+    assert b"Renamed section" not in client.get(story.get_absolute_url()).content
+    section = story.category
+    section.name = "Renamed section"
+    section.save()
+    other = ArticleFactory(
+        category=section, title="A newer story in the same section", published_at=timezone.now()
+    )
+    ArticleSourceFactory(article=other, source=newsroom["outlet"])  # related: newest sharing an outlet
+    page = client.get(story.get_absolute_url()).content.decode()
+    assert "Renamed section" in page  # the navigation
+    assert other.title in page  # the related stories
+
+
+def test_kept_related_stories_make_way_for_a_scheduled_story_on_time(client, newsroom, settings):
+    settings.NEWSAPP_PAGE_CACHE_SECONDS = 0
+    settings.NEWSAPP_FRAGMENT_CACHE = True
+    story = newsroom["story"]
+    due = timezone.now() + timedelta(hours=1)
+    scheduled = ArticleFactory(category=story.category, title="Goes live in an hour", published_at=due)
+    ArticleSourceFactory(article=scheduled, source=newsroom["outlet"])
+    assert scheduled.title not in client.get(story.get_absolute_url()).content.decode()
+    with freeze_time(due + timedelta(seconds=1)):
+        assert scheduled.title in client.get(story.get_absolute_url()).content.decode()
