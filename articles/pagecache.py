@@ -92,10 +92,14 @@ def _key(request) -> str:
     return f"page:{digest}"
 
 
-def _public_headers(response, etag: str, last_modified: float) -> None:
+def _public_headers(response, etag: str, last_modified: float, good_until: float) -> None:
     response.headers["ETag"] = etag
     response.headers["Last-Modified"] = http_date(last_modified)
-    patch_cache_control(response, **settings.NEWSAPP_PUBLIC_CACHE_CONTROL)
+    control = dict(settings.NEWSAPP_PUBLIC_CACHE_CONTROL)
+    # Browsers and CDNs may keep the page no longer than we do: not past the next scheduled story.
+    left = max(0, int(good_until - time.time()))
+    control.update({name: min(control[name], left) for name in ("max_age", "s_maxage") if name in control})
+    patch_cache_control(response, **control)
 
 
 def _current(entry, version) -> bool:
@@ -158,7 +162,7 @@ class AnonymousPageCacheMiddleware:
                 _local.put(cache.make_key(key), entry)
             _, status, headers, content, etag, stamp, _ = entry
             response = HttpResponse(content, status=status, headers=headers)
-            _public_headers(response, etag, stamp)
+            _public_headers(response, etag, stamp, entry[-1])
             response.headers["X-Page-Cache"] = "hit"
             return get_conditional_response(request, etag=etag, last_modified=int(stamp), response=response)
         request.content_version = version  # pages' fragments are kept under it (articles.fragments)
@@ -180,6 +184,6 @@ class AnonymousPageCacheMiddleware:
             entry = (version, response.status_code, headers, content, etag, stamp, stamp + ttl)
             cache.set(key, entry, timeout=max(1, int(ttl)))
             _local.put(cache.make_key(key), entry)
-        _public_headers(response, etag, stamp)
+        _public_headers(response, etag, stamp, stamp + max(0.0, ttl))
         response.headers["X-Page-Cache"] = "miss"
         return get_conditional_response(request, etag=etag, last_modified=int(stamp), response=response)

@@ -14,6 +14,7 @@ from .. import services
 from ..models import Article, ArticleSource, BiasRating
 from ..search import search_vector_refresh
 from .common import NewsroomMedia, clean_image_field
+from .scheduling import SchedulingAdminMixin, scheduled_for
 
 
 class ArticleForm(forms.ModelForm):
@@ -91,7 +92,7 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
+class ArticleAdmin(SchedulingAdminMixin, admin.ModelAdmin):
     form = ArticleForm
     Media = NewsroomMedia
     inlines = [ArticleSourceInline, BiasRatingInline]
@@ -162,7 +163,9 @@ class ArticleAdmin(admin.ModelAdmin):
         if obj.is_published():
             return format_html('<span class="badge badge-live">{}</span>', "Published")
         if obj.is_scheduled():
-            return format_html('<span class="badge badge-scheduled">{}</span>', "Scheduled")
+            return format_html(
+                '<span class="badge badge-scheduled">{}</span>{}', "Scheduled", scheduled_for(obj)
+            )
         return format_html('<span class="badge badge-draft">{}</span>', "Draft")
 
     @admin.display(description="bias (L/C/R)")
