@@ -47,6 +47,7 @@ def test_a_deep_cursor_page_costs_the_same_queries_as_a_shallow_one(
     client, archive, django_assert_num_queries, settings
 ):
     settings.NEWSAPP_PAGE_CACHE_SECONDS = 0  # the render, not a cache hit
+    settings.NEWSAPP_FRAGMENT_CACHE = False  # the navigation is queried for each
     url = reverse("articles:section", kwargs={"section": "world"})
     shallow = paging.encode_cursor(archive[5])
     deep = paging.encode_cursor(archive[60])
