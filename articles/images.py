@@ -1,9 +1,17 @@
 """Images: uploads decoded and re-encoded (never trusted by name), renditions made once at save time.
 
+What an upload goes through (clean_upload): only JPEG, PNG and WebP are accepted, judged by decoding
+the file, never by its name or its declared type; files over the byte cap, pictures over the pixel
+cap and decompression bombs are refused with a message fit for the editor; the EXIF orientation is
+applied to the pixels; colours described by an embedded ICC profile are converted to sRGB (what
+browsers assume for an untagged picture); then the pixels alone are re-encoded, so no EXIF (GPS),
+XMP, comment, text chunk or colour profile survives. Stored names are random (models._unguessable).
+
 A page view never resizes anything: templates read the rendition names and sizes stored on the
 article (`Article.renditions`).
 """
 
+import contextlib
 import io
 import warnings
 from dataclasses import dataclass
@@ -12,13 +20,14 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
 RENDITION_WIDTHS = (480, 960, 1440)
 THUMB_WIDTH = 160
 LOGO_MAX = 256
 LOGO_SMALL = 64
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 class ImageRejected(ValueError):
@@ -33,7 +42,7 @@ class CleanImage:
     format: str
 
 
-def _open_checked(fileobj, *, max_pixels: int, max_bytes: int) -> Image.Image:
+def _open_checked(fileobj, *, max_pixels: int, max_bytes: int, decode: bool = True) -> Image.Image:
     fileobj.seek(0, io.SEEK_END)
     size = fileobj.tell()
     fileobj.seek(0)
@@ -54,15 +63,60 @@ def _open_checked(fileobj, *, max_pixels: int, max_bytes: int) -> Image.Image:
                 raise ImageRejected(
                     f"The picture is {width}×{height} pixels; the limit is {max_pixels / 1e6:.0f} megapixels."
                 )
-            img.load()
+            if decode:
+                img.load()
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageRejected("The picture is too large to process safely.") from exc
+        raise ImageRejected(
+            "The picture is too large to process safely (far more pixels than a photo has); "
+            f"the limit is {max_pixels / 1e6:.0f} megapixels."
+        ) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageRejected(
             "The file is not a picture we can read: upload a JPEG, PNG or WebP image."
         ) from exc
+    return img
+
+
+def check_upload(fileobj) -> None:
+    """The checks of clean_upload that need no decoding (size, format, pixel cap, decompression bomb).
+
+    Cheap enough for a form field to run before anything else, so the editor sees these messages
+    rather than a generic "not a valid image". Leaves the file at its start.
+    """
+    try:
+        _open_checked(
+            fileobj,
+            max_pixels=settings.NEWSAPP_MAX_IMAGE_PIXELS,
+            max_bytes=settings.NEWSAPP_MAX_UPLOAD_BYTES,
+            decode=False,
+        )
+    finally:
+        fileobj.seek(0)
+
+
+def _to_srgb(img: Image.Image) -> Image.Image:
+    """Pixels described by an embedded ICC profile (a phone's Display P3, Adobe RGB, a CMYK press
+    profile) converted to sRGB, so they keep their colours once the profile is stripped."""
+    icc = img.info.get("icc_profile")
+    if not icc or img.mode not in ("RGB", "RGBA", "CMYK"):
+        return img
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        return ImageCms.profileToProfile(
+            img, profile, _SRGB, outputMode="RGBA" if img.mode == "RGBA" else "RGB"
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return img  # a profile we cannot read: keep the pixels as they are
+
+
+def _pixels_only(img: Image.Image) -> Image.Image:
+    """The picture without any metadata: Pillow writes back what is left in `info` (a JPEG comment,
+    a PNG colour profile), so nothing is left there. A transparent colour key becomes an alpha channel."""
+    if "transparency" in img.info and img.mode in ("L", "RGB"):
+        img = img.convert("LA" if img.mode == "L" else "RGBA")
+    img.info = {}
     return img
 
 
@@ -80,7 +134,7 @@ def _encode(img: Image.Image, fmt: str) -> bytes:
 
 
 def clean_upload(fileobj, *, name_hint: str = "image", max_side: int | None = None) -> CleanImage:
-    """Decode an uploaded image, check it, and re-encode it without metadata (EXIF, GPS, ICC text).
+    """Decode an uploaded image, check it, and re-encode its pixels alone (see the module's docstring).
 
     EXIF orientation is applied to the pixels first so the picture stays the right way up.
     """
@@ -88,9 +142,10 @@ def clean_upload(fileobj, *, name_hint: str = "image", max_side: int | None = No
         fileobj, max_pixels=settings.NEWSAPP_MAX_IMAGE_PIXELS, max_bytes=settings.NEWSAPP_MAX_UPLOAD_BYTES
     )
     fmt = img.format
-    img = ImageOps.exif_transpose(img)
+    img = _to_srgb(ImageOps.exif_transpose(img))
     if img.mode not in ("RGB", "RGBA", "L", "LA"):
         img = img.convert("RGBA" if "transparency" in img.info or img.mode in ("P", "PA") else "RGB")
+    img = _pixels_only(img)
     if fmt == "JPEG" and img.mode != "RGB":
         img = img.convert("RGB")
     if max_side and max(img.size) > max_side:
@@ -108,7 +163,7 @@ def _open_stored(field_file) -> Image.Image:
         img.load()
     finally:
         field_file.close()
-    return img
+    return _pixels_only(img)
 
 
 def make_renditions(field_file) -> dict:
@@ -125,22 +180,30 @@ def make_renditions(field_file) -> dict:
         original = background
     stem = str(PurePosixPath(field_file.name).with_suffix(""))
     widths = [w for w in RENDITION_WIDTHS if w < original.width] + [min(original.width, RENDITION_WIDTHS[-1])]
-    result = {}
-    for key, width in [("thumb", min(THUMB_WIDTH, original.width))] + [
-        (str(w), w) for w in sorted(set(widths))
-    ]:
-        height = max(1, round(original.height * width / original.width))
-        resized = (
-            original
-            if width == original.width
-            else original.resize((width, height), Image.Resampling.LANCZOS)
-        )
-        entry = {"w": width, "h": height}
-        for fmt, ext in (("JPEG", "jpg"), ("WEBP", "webp")):
-            data = _encode(resized, fmt)
-            entry[ext] = storage.save(f"{stem}_{key}.{ext}", ContentFile(data))
-            entry[f"{ext}_bytes"] = len(data)
-        result[key] = entry
+    result, written = {}, []
+    try:
+        for key, width in [("thumb", min(THUMB_WIDTH, original.width))] + [
+            (str(w), w) for w in sorted(set(widths))
+        ]:
+            height = max(1, round(original.height * width / original.width))
+            resized = (
+                original
+                if width == original.width
+                else original.resize((width, height), Image.Resampling.LANCZOS)
+            )
+            entry = {"w": width, "h": height}
+            for fmt, ext in (("JPEG", "jpg"), ("WEBP", "webp")):
+                data = _encode(resized, fmt)
+                entry[ext] = storage.save(f"{stem}_{key}.{ext}", ContentFile(data))
+                written.append(entry[ext])
+                entry[f"{ext}_bytes"] = len(data)
+            result[key] = entry
+    except Exception:
+        # A half-made set is never recorded anywhere (the caller's save fails): do not leave it behind.
+        for name in written:
+            with contextlib.suppress(OSError):
+                storage.delete(name)
+        raise
     return result
 
 

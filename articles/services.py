@@ -58,9 +58,17 @@ def source_lean_changed(*, source: Source) -> int:
     return count
 
 
+def articles_not_ready_to_publish(*, articles) -> list[tuple[Article, dict[str, str]]]:
+    """The drafts among `articles` that Article.check_publishable keeps from going live, with why."""
+    drafts = Article.objects.filter(pk__in=articles.values("pk")).exclude(status=Article.Status.PUBLISHED)
+    drafts = drafts.exclude(image="").only("title", "image", "image_alt", "image_credit").order_by("title")
+    return [(article, problems) for article in drafts if (problems := article.publish_problems())]
+
+
 @transaction.atomic
 def articles_set_status(*, articles, status: str, user) -> int:
-    """Publish or unpublish articles; only users allowed to publish may do either."""
+    """Publish or unpublish articles; only users allowed to publish may do either. Stories that may not
+    go live yet (articles_not_ready_to_publish) are left as they are."""
     if not can_publish(user):
         raise PermissionDenied("Only editors can publish or unpublish stories.")
     changed = 0
@@ -68,6 +76,8 @@ def articles_set_status(*, articles, status: str, user) -> int:
     # GROUP BY, and PostgreSQL refuses FOR UPDATE with GROUP BY.
     for article in Article.objects.filter(pk__in=articles.values("pk")).select_for_update():
         if article.status == status:
+            continue
+        if status == Article.Status.PUBLISHED and article.publish_problems():
             continue
         article.status = status
         if status == Article.Status.PUBLISHED and article.published_at is None:

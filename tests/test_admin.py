@@ -236,7 +236,7 @@ def test_leaving_the_rating_empty_computes_it_from_the_sources(editor_client, in
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("notes.jpg", b"this is not a picture at all", "Upload a valid image"),
+        ("notes.jpg", b"this is not a picture at all", "The file is not a picture we can read"),
         ("animation.gif", "GIF", "GIF images are not accepted"),
         ("empty.jpg", b"", "The submitted file is empty"),
     ],

@@ -299,6 +299,7 @@ def test_one_bad_story_among_many_good_ones_imports_nothing(folder, media_files,
                 "summary": "Fine.",
                 "image": "images/lead.jpg",
                 "image_alt": "A picture",
+                "image_credit": "example.org",
             }
         )
     document["articles"][9]["section"] = "weather"

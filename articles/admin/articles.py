@@ -14,6 +14,7 @@ from .. import services
 from ..models import Article, ArticleSource, BiasRating
 from ..search import search_vector_refresh
 from .common import NewsroomMedia, clean_image_field
+from .pictures import PictureUploadsMixin, not_ready_message
 from .scheduling import SchedulingAdminMixin, scheduled_for
 
 
@@ -92,7 +93,7 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Article)
-class ArticleAdmin(SchedulingAdminMixin, admin.ModelAdmin):
+class ArticleAdmin(SchedulingAdminMixin, PictureUploadsMixin, admin.ModelAdmin):
     form = ArticleForm
     Media = NewsroomMedia
     inlines = [ArticleSourceInline, BiasRatingInline]
@@ -223,10 +224,13 @@ class ArticleAdmin(SchedulingAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Publish the selected stories", permissions=["publish"])
     def publish_selected(self, request, queryset):
+        not_ready = services.articles_not_ready_to_publish(articles=queryset)
         count = services.articles_set_status(
             articles=queryset, status=Article.Status.PUBLISHED, user=request.user
         )
         self.message_user(request, f"Published {count} stories.", messages.SUCCESS)
+        if not_ready:
+            self.message_user(request, not_ready_message(not_ready), messages.WARNING)
 
     @admin.action(description="Unpublish the selected stories (back to draft)", permissions=["publish"])
     def unpublish_selected(self, request, queryset):

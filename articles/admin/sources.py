@@ -9,6 +9,7 @@ from .. import images, services
 from ..models import Category, Source
 from ..search import search_vector_refresh
 from .common import NewsroomMedia, clean_image_field
+from .pictures import PictureUploadsMixin
 
 
 class SourceForm(forms.ModelForm):
@@ -37,7 +38,7 @@ class CategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(PictureUploadsMixin, admin.ModelAdmin):
     form = SourceForm
     Media = NewsroomMedia
     list_display = ["logo_thumb", "name", "domain", "bias", "citation_count"]
