@@ -60,8 +60,9 @@ def page_meta(request, *, title: str, description: str, article=None) -> dict:
     return meta
 
 
-def news_article(request, article, citations) -> dict | None:
-    """schema.org NewsArticle; isBasedOn lists the original pieces the story was drawn from."""
+def news_article(request, article, citations, corrections=()) -> dict | None:
+    """schema.org NewsArticle; isBasedOn lists the original pieces the story was drawn from, correction
+    the public corrections (CorrectionComment) made since it went live."""
     if article.published_at is None:  # an unscheduled draft, seen in preview
         return None
     image = lead_image(request, article)
@@ -81,6 +82,11 @@ def news_article(request, article, citations) -> dict | None:
         },
         "isBasedOn": [citation.url for citation in citations],
     }
+    if corrections:
+        data["correction"] = [
+            {"@type": "CorrectionComment", "text": c.note, "datePublished": c.created_at.isoformat()}
+            for c in corrections
+        ]
     if image:
         data["image"] = {
             "@type": "ImageObject",

@@ -8,10 +8,10 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from .models import Article, ArticleSource, BiasRating, Category, Source
+from .models import Article, ArticleSource, BiasRating, Category, Correction, Source
 from .pagecache import bump_content_version
 
-CONTENT_MODELS = (Article, ArticleSource, BiasRating, Category, Source)
+CONTENT_MODELS = (Article, ArticleSource, BiasRating, Category, Correction, Source)
 
 
 @receiver(post_save)

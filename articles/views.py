@@ -112,14 +112,17 @@ def related_stories(article: Article, source_ids: list[int]) -> list[Article]:
 
 def article_context(request, article: Article) -> dict:
     citations = list(article.article_sources.select_related("source"))
+    # A correction always marks the story modified: a story never modified costs no query for them.
+    corrections = list(article.corrections.all()) if article.modified_at else []
     return {
         "article": article,
         "citations": citations,
+        "corrections": corrections,
         "rating": getattr(article, "bias_rating", None),
         "current_section": article.category.slug,
         "current_section_name": article.category.name,
         "meta": seo.page_meta(request, title=article.title, description=article.excerpt, article=article),
-        "structured_data": seo.news_article(request, article, citations),
+        "structured_data": seo.news_article(request, article, citations, corrections),
     }
 
 

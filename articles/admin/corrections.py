@@ -1,0 +1,142 @@
+"""Corrections in the admin: an Editor attaches a public note when changing a live story.
+
+The note is an extra field of the article form, shown only for a live story the user may change (or
+when a note was posted, so that a refusal is shown beside what was typed). Earlier notes are listed
+read-only under it: the record is append-only. A note posted by mistake can be deleted from the
+Correction admin, by users holding its delete permission only.
+"""
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.utils import flatten_fieldsets
+from django.template.defaultfilters import linebreaksbr
+from django.utils.html import format_html, format_html_join
+
+from .. import services
+from ..corrections import correction_add, correction_refusal
+from ..models import Correction
+from .scheduling import local_label
+
+NOTE_FIELD = "correction_note"
+PAST_FIELD = "past_corrections"
+NOTE_MAX_LENGTH = 2000
+_UNSET = object()
+
+
+def note_field() -> forms.CharField:
+    return forms.CharField(
+        label="Public correction note",
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=(
+            "Readers see this under the story with today's date, and the story shows as “Updated”. "
+            "Leave empty for changes that need no note (a typo, a better picture). "
+            "Once saved, a note cannot be edited."
+        ),
+    )
+
+
+def author_name(user) -> str:
+    if user is None:
+        return "a former member of staff"
+    return user.get_full_name() or user.get_username()
+
+
+class CorrectionNoteFormMixin:
+    """Mixed into the article form: a note goes only with a save that leaves a live story live."""
+
+    def clean(self):
+        data = super().clean()
+        if data.get(NOTE_FIELD):
+            problem = correction_refusal(
+                self.instance,
+                status=data.get("status", self.instance.status),
+                published_at=data.get("published_at", self.instance.published_at),
+            )
+            if problem:
+                self.add_error(NOTE_FIELD, problem)
+        return data
+
+
+class CorrectionsAdminMixin:
+    """For ArticleAdmin: the "Corrections" fieldset, its validation, and the note saved with the story."""
+
+    def _shows_corrections(self, request, obj) -> bool:
+        if obj is None or obj.pk is None or not self.has_change_permission(request, obj):
+            return False
+        if request.POST.get(NOTE_FIELD, "").strip():
+            return True  # a note was posted: validate it and show why it is refused, never drop it
+        return obj.is_published() and services.can_publish(request.user)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if self._shows_corrections(request, obj):
+            fieldsets.append(
+                (
+                    "Corrections",
+                    {
+                        "fields": [NOTE_FIELD, PAST_FIELD],
+                        "description": "A public record of what was corrected in this story since readers "
+                        "first saw it, oldest first.",
+                    },
+                )
+            )
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), PAST_FIELD]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        fields = kwargs.pop("fields", _UNSET)
+        if fields is _UNSET:
+            fields = flatten_fieldsets(self.get_fieldsets(request, obj))
+        if fields is None or NOTE_FIELD not in fields:
+            return super().get_form(request, obj, change, fields=fields, **kwargs)
+        # The note is not a model field: the model form is built without it, then given it.
+        form = super().get_form(request, obj, change, fields=[f for f in fields if f != NOTE_FIELD], **kwargs)
+        return type(form.__name__, (CorrectionNoteFormMixin, form), {NOTE_FIELD: note_field()})
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        note = form.cleaned_data.get(NOTE_FIELD)
+        if note:
+            correction_add(article=form.instance, note=note, user=request.user)
+
+    @admin.display(description="corrections already published")
+    def past_corrections(self, obj):
+        corrections = list(obj.corrections.select_related("created_by")) if obj and obj.pk else []
+        if not corrections:
+            return "None yet."
+        rows = format_html_join(
+            "",
+            '<li class="correction-entry"><time datetime="{}">{}</time> · {}<br>{}</li>',
+            (
+                (
+                    c.created_at.isoformat(),
+                    local_label(c.created_at, "j M Y, H:i"),
+                    author_name(c.created_by),
+                    linebreaksbr(c.note),
+                )
+                for c in corrections
+            ),
+        )
+        return format_html('<ol class="correction-list">{}</ol>', rows)
+
+
+@admin.register(Correction)
+class CorrectionAdmin(admin.ModelAdmin):
+    """Read-only list of every correction; deleting one needs the delete permission (not given to a
+    newsroom group by default). Corrections are added from the story's own form."""
+
+    list_display = ["article", "created_at", "created_by", "note"]
+    list_select_related = ["article", "created_by"]
+    search_fields = ["note", "article__title"]
+    date_hierarchy = "created_at"
+    fields = ["article", "note", "created_at", "created_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
