@@ -14,6 +14,7 @@ from .. import services
 from ..models import Article, ArticleSource, BiasRating
 from ..search import search_vector_refresh
 from .common import NewsroomMedia, clean_image_field
+from .corrections import CorrectionsAdminMixin
 from .pictures import PictureUploadsMixin, not_ready_message
 from .scheduling import SchedulingAdminMixin, scheduled_for
 
@@ -93,7 +94,7 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Article)
-class ArticleAdmin(SchedulingAdminMixin, PictureUploadsMixin, admin.ModelAdmin):
+class ArticleAdmin(CorrectionsAdminMixin, SchedulingAdminMixin, PictureUploadsMixin, admin.ModelAdmin):
     form = ArticleForm
     Media = NewsroomMedia
     inlines = [ArticleSourceInline, BiasRatingInline]
