@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from .. import services
 from ..models import Article, ArticleSource, BiasRating
 from ..search import search_vector_refresh
+from .balance import BalanceAdminMixin, BalanceFilter, SourcesBalanceInlineMixin
 from .common import NewsroomMedia, clean_image_field
 from .corrections import CorrectionsAdminMixin
 from .pictures import PictureUploadsMixin, not_ready_message
@@ -26,7 +27,7 @@ class ArticleForm(forms.ModelForm):
         return clean_image_field(self, "image")
 
 
-class ArticleSourceInline(admin.TabularInline):
+class ArticleSourceInline(SourcesBalanceInlineMixin, admin.TabularInline):
     model = ArticleSource
     autocomplete_fields = ["source"]
     fields = ["source", "url", "title", "position"]
@@ -94,7 +95,13 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Article)
-class ArticleAdmin(CorrectionsAdminMixin, SchedulingAdminMixin, PictureUploadsMixin, admin.ModelAdmin):
+class ArticleAdmin(
+    CorrectionsAdminMixin,
+    SchedulingAdminMixin,
+    BalanceAdminMixin,
+    PictureUploadsMixin,
+    admin.ModelAdmin,
+):
     form = ArticleForm
     Media = NewsroomMedia
     inlines = [ArticleSourceInline, BiasRatingInline]
@@ -109,7 +116,7 @@ class ArticleAdmin(CorrectionsAdminMixin, SchedulingAdminMixin, PictureUploadsMi
         "ai_summary",
     ]
     list_display_links = ["thumbnail", "title"]
-    list_filter = [StatusFilter, "category", "ai_summary", "featured", "bias_rating__method"]
+    list_filter = [StatusFilter, "category", "ai_summary", "featured", "bias_rating__method", BalanceFilter]
     list_select_related = ["category", "bias_rating"]
     show_facets = admin.ShowFacets.ALWAYS
     search_fields = ["title", "slug", "summary"]

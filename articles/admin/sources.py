@@ -8,6 +8,7 @@ from django.utils.html import format_html
 from .. import images, services
 from ..models import Category, Source
 from ..search import search_vector_refresh
+from .balance import SourceLeanAutocompleteMixin
 from .common import NewsroomMedia, clean_image_field
 from .pictures import PictureUploadsMixin
 
@@ -38,7 +39,7 @@ class CategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(PictureUploadsMixin, admin.ModelAdmin):
+class SourceAdmin(SourceLeanAutocompleteMixin, PictureUploadsMixin, admin.ModelAdmin):
     form = SourceForm
     Media = NewsroomMedia
     list_display = ["logo_thumb", "name", "domain", "bias", "citation_count"]
