@@ -5,15 +5,18 @@ nothing: outlets match by domain, stories by slug (or by title + publish time wh
 and a row is written only when something in it differs.
 """
 
+import hashlib
 import json
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.text import slugify
 
@@ -27,7 +30,8 @@ ARTICLE_KEYS = {
     "title", "slug", "section", "status", "published_at", "summary", "ai_summary", "featured",
     "image", "image_alt", "image_credit", "bias", "sources",
 }  # fmt: skip
-CITATION_KEYS = {"domain", "url", "title"}
+CITATION_KEYS = {"domain", "url", "title", "position"}
+MAX_POSITION = 32767
 
 
 class ImportFailed(Exception):
@@ -68,7 +72,7 @@ class ArticlePlan:
     values: dict[str, Any]
     image: images.CleanImage | None
     bias: tuple[int, int, int] | None
-    citations: list[tuple[str, str, str]]  # (domain, url, title)
+    citations: list[tuple[str, str, str, int]]  # (domain, url, title, position), in position order
 
 
 class _Errors:
@@ -130,7 +134,9 @@ def _url(errors, where, key, value):
     return value
 
 
-def _picture(errors, where, key, value, base_dir: Path, **kwargs) -> images.CleanImage | None:
+def _picture(
+    errors, where, key, value, base_dir: Path, trusted: frozenset[str] = frozenset(), **kwargs
+) -> images.CleanImage | None:
     if not isinstance(value, str) or not value.strip():
         errors.add(where, f"field '{key}' must be a path relative to the import file")
         return None
@@ -144,7 +150,16 @@ def _picture(errors, where, key, value, base_dir: Path, **kwargs) -> images.Clea
         return None
     try:
         with path.open("rb") as fh:
-            return images.clean_upload(fh, name_hint=path.name, **kwargs)
+            clean = images.clean_upload(fh, name_hint=path.name, **kwargs)
+            if trusted:
+                fh.seek(0)
+                raw = fh.read()
+                if hashlib.sha256(raw).hexdigest() in trusted:
+                    # This site's own export of a file from its storage (the archive is signed):
+                    # keep those very bytes, so a round trip neither re-compresses the picture
+                    # nor reports it changed.
+                    return replace(clean, content=ContentFile(raw, name=clean.content.name))
+            return clean
     except images.ImageRejected as exc:
         errors.add(where, f"field '{key}': {value!r}: {exc}")
     except OSError as exc:
@@ -179,7 +194,7 @@ def _unknown_keys(errors, where, item, allowed):
         errors.add(where, f"unknown field '{key}'")
 
 
-def _validate_sources(errors, raw, base_dir) -> list[SourcePlan]:
+def _validate_sources(errors, raw, base_dir, trusted) -> list[SourcePlan]:
     plans, seen = [], set()
     for i, item in enumerate(raw):
         where = _label("sources", i, item, "domain")
@@ -209,7 +224,7 @@ def _validate_sources(errors, raw, base_dir) -> list[SourcePlan]:
         description = _text(errors, where, item, "description")
         logo = None
         if item.get("logo") is not None:
-            logo = _picture(errors, where, "logo", item["logo"], base_dir, max_side=images.LOGO_MAX)
+            logo = _picture(errors, where, "logo", item["logo"], base_dir, trusted, max_side=images.LOGO_MAX)
         values = {"name": name, "homepage": homepage, "bias": bias, "description": description}
         if slug:
             values["slug"] = slug
@@ -231,7 +246,15 @@ def _validate_bias(errors, where, value):
     return tuple(numbers)
 
 
-def _validate_articles(errors, raw, base_dir, known_domains, sections) -> list[ArticlePlan]:
+def _position(errors, where, cite, default: int) -> int:
+    value = cite.get("position", default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_POSITION:
+        errors.add(where, f"field 'position' must be a whole number from 0 to {MAX_POSITION}")
+        return default
+    return value
+
+
+def _validate_articles(errors, raw, base_dir, known_domains, sections, trusted) -> list[ArticlePlan]:
     plans, seen_slugs, seen_keys = [], set(), set()
     for i, item in enumerate(raw):
         where = _label("articles", i, item, "title")
@@ -268,7 +291,7 @@ def _validate_articles(errors, raw, base_dir, known_domains, sections) -> list[A
         summary = _text(errors, where, item, "summary", required=True)
         image = None
         if item.get("image") is not None:
-            image = _picture(errors, where, "image", item["image"], base_dir)
+            image = _picture(errors, where, "image", item["image"], base_dir, trusted)
         image_alt = _text(errors, where, item, "image_alt", max_length=300)
         image_credit = _text(errors, where, item, "image_credit", max_length=120)
         if status == Article.Status.PUBLISHED:
@@ -303,7 +326,9 @@ def _validate_articles(errors, raw, base_dir, known_domains, sections) -> list[A
             if url in urls:
                 errors.add(cwhere, f"field 'url': {url!r} is listed twice for this story")
             urls.add(url)
-            citations.append((domain, url, _text(errors, cwhere, cite, "title", max_length=300)))
+            headline = _text(errors, cwhere, cite, "title", max_length=300)
+            citations.append((domain, url, headline, _position(errors, cwhere, cite, j)))
+        citations.sort(key=lambda citation: citation[3])  # stable: equal positions keep file order
         values = {
             "title": title,
             "category_id": sections.get(section),
@@ -336,7 +361,25 @@ def load_document(path: Path) -> Any:
         ) from None
 
 
-def validate(document: Any, base_dir: Path) -> tuple[list[SourcePlan], list[ArticlePlan]]:
+def _reporting(
+    items: Iterable, progress: Callable[[int, int], None] | None, done: int, total: int
+) -> Iterator:
+    """The items, calling progress(done, total) as each one has been checked."""
+    for n, item in enumerate(items, done + 1):
+        yield item
+        if progress:
+            progress(n, total)
+
+
+def validate(
+    document: Any,
+    base_dir: Path,
+    *,
+    trusted_images: frozenset[str] = frozenset(),
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[SourcePlan], list[ArticlePlan]]:
+    """Check the whole document. `trusted_images` are SHA-256 digests of pictures this site exported
+    itself (see articles.import_archive): those are kept byte for byte instead of re-encoded."""
     errors = _Errors()
     if not isinstance(document, dict):
         raise ImportFailed(["document: must be a JSON object with 'sources' and/or 'articles' lists"])
@@ -347,10 +390,18 @@ def validate(document: Any, base_dir: Path) -> tuple[list[SourcePlan], list[Arti
             errors.add("document", f"field '{key}' must be a list")
     if errors.items:
         raise ImportFailed(errors.items)
-    sources = _validate_sources(errors, raw_sources, base_dir)
+    total = len(raw_sources) + len(raw_articles)
+    sources = _validate_sources(errors, _reporting(raw_sources, progress, 0, total), base_dir, trusted_images)
     known = {plan.domain for plan in sources} | set(Source.objects.values_list("domain", flat=True))
     sections = dict(Category.objects.values_list("slug", "pk"))
-    articles = _validate_articles(errors, raw_articles, base_dir, known, sections)
+    articles = _validate_articles(
+        errors,
+        _reporting(raw_articles, progress, len(raw_sources), total),
+        base_dir,
+        known,
+        sections,
+        trusted_images,
+    )
     if errors.items:
         raise ImportFailed(errors.items)
     return sources, articles
@@ -468,7 +519,7 @@ class _Applier:
     def _citations(self, article: Article, citations) -> bool:
         wanted = [
             (self.sources_by_domain[domain].pk, url, title, position)
-            for position, (domain, url, title) in enumerate(citations)
+            for domain, url, title, position in citations
         ]
         have = list(
             article.article_sources.order_by("position", "pk").values_list(
@@ -516,14 +567,24 @@ def import_file(
     path: Path | str,
     *,
     dry_run: bool = False,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    trusted_images: frozenset[str] = frozenset(),
 ) -> ImportResult:
-    """Validate and apply an import file. Raises ImportFailed (nothing changed) on any bad input."""
+    """Validate and apply an import file. Raises ImportFailed (nothing changed) on any bad input.
+
+    progress(stage, done, total) is called as items are checked (stage "check": outlets and
+    stories) and as stories are written (stage "apply").
+    """
     path = Path(path)
     document = load_document(path)
-    source_plans, article_plans = validate(document, path.parent)
+    source_plans, article_plans = validate(
+        document,
+        path.parent,
+        trusted_images=trusted_images,
+        progress=progress and partial(progress, "check"),
+    )
     result = ImportResult()
-    applier = _Applier(result, progress)
+    applier = _Applier(result, progress and partial(progress, "apply"))
     try:
         with transaction.atomic():
             applier.sources(source_plans)

@@ -16,6 +16,7 @@ from ..search import search_vector_refresh
 from .balance import BalanceAdminMixin, BalanceFilter, SourcesBalanceInlineMixin
 from .common import NewsroomMedia, clean_image_field
 from .corrections import CorrectionsAdminMixin
+from .export import ExportActionMixin
 from .pictures import PictureUploadsMixin, not_ready_message
 from .scheduling import SchedulingAdminMixin, scheduled_for
 
@@ -100,6 +101,7 @@ class ArticleAdmin(
     SchedulingAdminMixin,
     BalanceAdminMixin,
     PictureUploadsMixin,
+    ExportActionMixin,
     admin.ModelAdmin,
 ):
     form = ArticleForm
@@ -123,7 +125,7 @@ class ArticleAdmin(
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["title"]}
     readonly_fields = ["image_preview", "created_at", "updated_at"]
-    actions = ["publish_selected", "unpublish_selected"]
+    actions = ["publish_selected", "unpublish_selected", "export_selected"]
     list_per_page = 50
     fieldsets = [
         (None, {"fields": ["title", "slug", "category", "summary", "ai_summary"]}),
