@@ -1,7 +1,7 @@
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import path
 
-from . import feeds, health, sitemaps, views
+from . import feeds, health, previews, sitemaps, views
 
 app_name = "articles"
 
@@ -22,6 +22,7 @@ urlpatterns = [
         name="sitemap",
     ),
     path("sources/<slug:slug>/", views.source, name="source"),
+    path("preview/<str:token>/", previews.shared_preview, name="shared_preview"),
     path("<slug:section>/", views.section, name="section"),
     path("<slug:section>/feed/", feeds.LatestStoriesFeed(), name="section_feed_rss"),
     path("<slug:section>/feed/atom/", feeds.LatestStoriesAtomFeed(), name="section_feed_atom"),

@@ -2,15 +2,14 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
-from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
+from django.http import Http404
 from django.urls import path, reverse
-from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.html import format_html
 
-from .. import services
+from .. import previews, services
 from ..models import Article, ArticleSource, BiasRating
 from ..search import search_vector_refresh
 from .balance import BalanceAdminMixin, BalanceFilter, SourcesBalanceInlineMixin
@@ -18,6 +17,7 @@ from .common import NewsroomMedia, clean_image_field
 from .corrections import CorrectionsAdminMixin
 from .export import ExportActionMixin
 from .pictures import PictureUploadsMixin, not_ready_message
+from .previews import PreviewLinksMixin
 from .scheduling import SchedulingAdminMixin, scheduled_for
 
 
@@ -97,6 +97,7 @@ class StatusFilter(admin.SimpleListFilter):
 
 @admin.register(Article)
 class ArticleAdmin(
+    PreviewLinksMixin,
     CorrectionsAdminMixin,
     SchedulingAdminMixin,
     BalanceAdminMixin,
@@ -259,15 +260,10 @@ class ArticleAdmin(
     def preview_view(self, request, object_id):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
-        from ..views import article_context
-
-        article = get_object_or_404(Article.objects.select_related("category", "bias_rating"), pk=object_id)
-        response = TemplateResponse(
-            request, "articles/article_detail.html", {**article_context(request, article), "preview": True}
-        )
-        add_never_cache_headers(response)
-        patch_cache_control(response, private=True, no_store=True)
-        return response
+        article = self.get_object(request, unquote(object_id))  # None for an unknown or malformed id
+        if article is None:
+            raise Http404("No such story.")
+        return previews.render_preview(request, article)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
