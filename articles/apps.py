@@ -6,4 +6,5 @@ class ArticlesConfig(AppConfig):
     verbose_name = "Newsroom"
 
     def ready(self):
-        from . import signals  # noqa: F401  (connects the page-cache invalidation)
+        # signals: the page-cache invalidation; revisions: the models django-reversion records.
+        from . import revisions, signals  # noqa: F401

@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import reversion
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -22,6 +23,7 @@ from django.utils.text import slugify
 
 from . import images
 from .models import Article, ArticleSource, BiasRating, Category, Source, domain_validator, http_url
+from .revisions import article_recorded
 from .search import search_vector_refresh
 from .services import article_mark_modified, bias_rating_refresh, source_lean_changed
 
@@ -431,6 +433,8 @@ def _unique_slug(model, base: str, taken: set[str], max_length: int) -> str:
 
 
 class _Applier:
+    revision_comment = "Imported from a file"
+
     def __init__(self, result: ImportResult, progress: Callable[[int, int], None] | None):
         self.result = result
         self.progress = progress
@@ -480,11 +484,11 @@ class _Applier:
         self.sources_by_domain = {s.domain: s for s in Source.objects.all()}
 
     def _find(self, plan: ArticlePlan) -> Article | None:
+        # Locked: an editor's save of the same story waits for the import, then finds it changed.
+        stories = Article.objects.select_for_update()
         if plan.slug:
-            return Article.objects.filter(slug=plan.slug).first()
-        return Article.objects.filter(
-            title=plan.values["title"], published_at=plan.values["published_at"]
-        ).first()
+            return stories.filter(slug=plan.slug).first()
+        return stories.filter(title=plan.values["title"], published_at=plan.values["published_at"]).first()
 
     def articles(self, plans: list[ArticlePlan]):
         for n, plan in enumerate(plans, 1):
@@ -493,6 +497,13 @@ class _Applier:
                 self.progress(n, len(plans))
 
     def article(self, plan: ArticlePlan):
+        # One revision per story written, naming the file; recorded by hand, so a story the import
+        # leaves as it was gets none.
+        with reversion.create_revision(manage_manually=True):
+            reversion.set_comment(self.revision_comment)
+            self._apply_article(plan)
+
+    def _apply_article(self, plan: ArticlePlan):
         article = self._find(plan)
         kind = "updated"
         if article is None:
@@ -512,6 +523,7 @@ class _Applier:
         if was_live and changed:
             article_mark_modified(article=article)
         if kind == "created" or changed:
+            article_recorded(article, bump_lock=kind == "updated")
             self.result.__dict__[kind]["articles"] += 1
         else:
             self.result.unchanged["articles"] += 1
@@ -585,6 +597,7 @@ def import_file(
     )
     result = ImportResult()
     applier = _Applier(result, progress and partial(progress, "apply"))
+    applier.revision_comment = f"Imported from {path.name}"
     try:
         with transaction.atomic():
             applier.sources(source_plans)

@@ -1,5 +1,6 @@
 """Writes that span several models. Keyword-only arguments; callers pass the acting user."""
 
+import reversion
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -79,11 +80,16 @@ def articles_set_status(*, articles, status: str, user) -> int:
             continue
         if status == Article.Status.PUBLISHED and article.publish_problems():
             continue
+        comment = f"Status changed from {article.get_status_display()} to {Article.Status(status).label}."
         article.status = status
         if status == Article.Status.PUBLISHED and article.published_at is None:
             article.published_at = timezone.now()
         article.updated_by = user
-        article.save(update_fields=["status", "published_at", "updated_by", "updated_at"])
+        article.lock_version += 1  # the row is locked; an edit form opened before this save is now stale
+        with reversion.create_revision():  # one per story: its history reads (and restores) alone
+            reversion.set_user(user)
+            reversion.set_comment(comment)
+            article.save(update_fields=["status", "published_at", "updated_by", "updated_at", "lock_version"])
         changed += 1
     return changed
 
