@@ -16,13 +16,14 @@ from .balance import BalanceAdminMixin, BalanceFilter, SourcesBalanceInlineMixin
 from .common import NewsroomMedia, clean_image_field
 from .corrections import CorrectionsAdminMixin
 from .export import ExportActionMixin
+from .history import EditLockForm, HistoryAdminMixin
 from .pictures import PictureUploadsMixin, not_ready_message
 from .previews import PreviewLinksMixin
 from .scheduling import SchedulingAdminMixin, scheduled_for
 
 
-class ArticleForm(forms.ModelForm):
-    """Fields come from ArticleAdmin; this adds the image checks."""
+class ArticleForm(EditLockForm):
+    """Fields come from ArticleAdmin; this adds the image checks (and, from its base, the edit lock)."""
 
     def clean_image(self):
         return clean_image_field(self, "image")
@@ -97,6 +98,7 @@ class StatusFilter(admin.SimpleListFilter):
 
 @admin.register(Article)
 class ArticleAdmin(
+    HistoryAdminMixin,
     PreviewLinksMixin,
     CorrectionsAdminMixin,
     SchedulingAdminMixin,

@@ -1,0 +1,316 @@
+"""A story's history in the admin, and saves that never lose anyone's work.
+
+- Every save through the edit form is one revision (django-reversion): who, when, what changed.
+- The History page lists them, newest first, each with a readable diff against the one before;
+  any two can be compared, and an earlier one restored (as a new revision: nothing is deleted).
+- Optimistic locking: the edit form carries the story's lock number; a save from a form opened
+  before someone else's save is refused, with the editor's input kept and a link to what changed.
+- A lead image that cannot be stored refuses the save cleanly: nothing written, no stray files.
+
+reversion's VersionAdmin is not used as a base: its revert view writes the old rows raw, skipping
+the story's save steps (renditions, search vector, computed rating) and the Writer/Editor rules.
+"""
+
+import logging
+
+import reversion
+from django import forms
+from django.contrib import messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from .. import revisions
+
+logger = logging.getLogger(__name__)
+
+HISTORY_TEMPLATES = "admin/articles/article/"
+
+
+class ImageNotStored(Exception):
+    """The lead image could not be written to storage; the message is fit to show the editor."""
+
+
+class EditLockForm(forms.ModelForm):
+    """Base of the story form: carries the lock number it was opened with and refuses a stale save.
+
+    The check runs inside the admin's transaction and locks the story's row until the save is done,
+    so two saves of the same story are judged one after the other, never side by side.
+    """
+
+    lock_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+
+    # Set by HistoryAdminMixin.get_form: who is editing, and why a first attempt failed (if it did).
+    editor = None
+    save_failure = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.locked_version = None
+        self.lock_conflict = None
+        if self.instance.pk is not None:
+            self.fields["lock_version"].initial = self.instance.lock_version
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.save_failure:
+            self.add_error("image" if "image" in self.fields else None, self.save_failure)
+        if self.instance.pk is not None:
+            self._check_lock(cleaned.get("lock_version"))
+        return cleaned
+
+    def _check_lock(self, opened):
+        model = type(self.instance)
+        current = (
+            model._default_manager.select_for_update()
+            .filter(pk=self.instance.pk)
+            .values_list("lock_version", flat=True)
+            .first()
+        )
+        if current is None:
+            raise ValidationError("This story has been deleted since you opened it.", code="deleted")
+        self.locked_version = current
+        if opened is None:
+            raise ValidationError(
+                "This edit form is out of date: it does not say which version of the story it was "
+                "opened on, so saving it could undo someone else's work. Reload the page and make your "
+                "changes again.",
+                code="stale_form",
+            )
+        if opened == current:
+            return
+        article = model._default_manager.select_related("updated_by").get(pk=self.instance.pk)
+        self.lock_conflict = self._conflict_links(opened)
+        # Shown again with the current number: a second Save, after reading the changes, is a
+        # deliberate choice to replace them.
+        self.data = self.data.copy()
+        self.data[self.add_prefix("lock_version")] = str(current)
+        raise ValidationError(
+            revisions.conflict_message(article, opened="it", viewer=self.editor)
+            + " Your changes were not saved. "
+            "Look at what they changed (the link below opens it in a new tab); then reload this page "
+            "to start again from their version, or save again to replace their version with yours.",
+            code="conflict",
+        )
+
+    def _conflict_links(self, opened) -> dict:
+        pk = self.instance.pk
+        history = reverse("admin:articles_article_history", args=[pk])
+        base = revisions.version_for_lock(pk, opened)
+        latest = revisions.article_versions(pk).first()
+        if base is None or latest is None or base.pk == latest.pk:
+            return {"url": history, "text": "See the story's history"}
+        url = reverse("admin:articles_article_history_compare", args=[pk, base.pk, latest.pk])
+        return {"url": url, "text": "See what they changed"}
+
+
+class RestoreForm(forms.Form):
+    lock_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+
+class HistoryAdminMixin:
+    """For ArticleAdmin: revisions of every save, the History page, compare, restore, edit locks."""
+
+    object_history_template = HISTORY_TEMPLATES + "object_history.html"
+
+    @property
+    def media(self):
+        return super().media + forms.Media(css={"all": ["css/admin_history.css"]})
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/history/compare/<int:old_id>/<int:new_id>/",
+                wrap(self.history_compare_view),
+                name="articles_article_history_compare",
+            ),
+            path(
+                "<path:object_id>/history/<int:version_id>/restore/",
+                wrap(self.history_restore_view),
+                name="articles_article_history_restore",
+            ),
+            *super().get_urls(),
+        ]
+
+    # --- Saving through the edit form ---
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            with reversion.create_revision():
+                reversion.set_user(request.user)
+                return super().changeform_view(request, object_id, form_url, extra_context)
+        except ImageNotStored as exc:
+            # Everything was rolled back. Show the form again, bound to what the editor sent, with
+            # the reason: a second pass validates it afresh and stops at the error (no save).
+            request.article_save_failure = str(exc)
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        failure = getattr(request, "article_save_failure", None)
+        return type(form.__name__, (form,), {"editor": request.user, "save_failure": failure})
+
+    def save_model(self, request, obj, form, change):
+        uploading = bool(obj.image) and not obj.image._committed
+        if change:
+            locked = getattr(form, "locked_version", None)
+            obj.lock_version = (obj.lock_version if locked is None else locked) + 1
+        try:
+            super().save_model(request, obj, form, change)
+        except OSError as exc:
+            logger.exception("Could not store the lead image of story %s", obj.pk or "(new)")
+            if uploading and obj.image._committed:
+                obj.image.storage.delete(obj.image.name)  # the new original; its renditions clean up
+            raise ImageNotStored(
+                f"The new picture could not be stored ({exc.strerror or exc}). Nothing was saved: the "
+                "story, its sources and its current picture are as they were. Choose the picture "
+                "again and save; if it fails again, tell the technical team."
+            ) from exc
+
+    def log_addition(self, request, obj, message):
+        entry = super().log_addition(request, obj, message)
+        self._record_revision(obj, "Created the story.")
+        return entry
+
+    def log_change(self, request, obj, message):
+        entry = super().log_change(request, obj, message)
+        self._record_revision(obj, entry.get_change_message())
+        return entry
+
+    def _record_revision(self, obj, comment):
+        if reversion.is_active():
+            reversion.set_comment(comment)
+            revisions.article_recorded(obj)
+
+    # --- History, compare, restore ---
+
+    def _history_article(self, request, object_id):
+        article = self.get_object(request, unquote(object_id))
+        if article is None:
+            raise Http404("No such story.")
+        if not self.has_view_or_change_permission(request, article):
+            raise PermissionDenied
+        return article
+
+    def _history_context(self, request, article, title, **extra):
+        return {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "subtitle": None,
+            "object": article,
+            "opts": self.opts,
+            "module_name": self.opts.verbose_name_plural,
+            "history_url": reverse("admin:articles_article_history", args=[article.pk]),
+            **extra,
+        }
+
+    def history_view(self, request, object_id, extra_context=None):
+        article = self.get_object(request, unquote(object_id))
+        if article is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_or_change_permission(request, article):
+            raise PermissionDenied
+        versions = revisions.article_versions(article.pk)
+        paginator = Paginator(versions, revisions.HISTORY_PER_PAGE)
+        page = paginator.get_page(request.GET.get("p"))
+        on_page = list(page.object_list)
+        previous = versions.filter(pk__lt=on_page[-1].pk).first() if on_page else None
+        if page.number == 1:
+            latest_pk = on_page[0].pk if on_page else None
+        else:
+            latest_pk = versions.values_list("pk", flat=True).first()
+        context = self._history_context(
+            request,
+            article,
+            f"History: {article}",
+            entries=revisions.history(article.pk, on_page, previous),
+            page_obj=page,
+            page_range=paginator.get_elided_page_range(page.number) if paginator.num_pages > 1 else (),
+            latest_pk=latest_pk,
+            can_restore=self.has_change_permission(request, article),
+            **(extra_context or {}),
+        )
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.object_history_template, context)
+
+    def history_compare_view(self, request, object_id, old_id, new_id):
+        article = self._history_article(request, object_id)
+        versions = revisions.article_versions(article.pk)
+        found = {v.pk: v for v in versions.filter(pk__in=[old_id, new_id])}
+        if old_id == new_id or len(found) != 2:
+            raise Http404("No such revisions of this story.")
+        older, newer = sorted(found.values(), key=lambda v: v.pk)
+        snaps = revisions.snapshots_of([older, newer], article.pk)
+        readable = snaps[older.pk] is not None and snaps[newer.pk] is not None
+        changes = (
+            revisions.diff(snaps[older.pk], snaps[newer.pk], revisions.Names(snaps.values()))
+            if readable
+            else None
+        )
+        between = list(versions.filter(pk__gt=older.pk, pk__lte=newer.pk)[:50])
+        context = self._history_context(
+            request,
+            article,
+            f"Changes to “{article}”",
+            older=revisions.HistoryEntry(older),
+            newer=revisions.HistoryEntry(newer),
+            between=[revisions.HistoryEntry(v) for v in between],
+            diff=changes,
+        )
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, HISTORY_TEMPLATES + "revision_compare.html", context)
+
+    def history_restore_view(self, request, object_id, version_id):
+        if request.method not in ("GET", "POST"):
+            return HttpResponseNotAllowed(["GET", "POST"])
+        article = self._history_article(request, object_id)
+        if not self.has_change_permission(request, article):
+            raise PermissionDenied
+        version = get_object_or_404(revisions.article_versions(article.pk), pk=version_id)
+        label = revisions.revision_label(version.revision)
+        error = None
+        if request.method == "POST":
+            form = RestoreForm(request.POST)
+            if not form.is_valid():
+                error = "This page is out of date. Reload it and check the changes before restoring."
+            else:
+                try:
+                    revisions.article_restore(
+                        article=article,
+                        version=version,
+                        user=request.user,
+                        lock_version=form.cleaned_data["lock_version"],
+                    )
+                except revisions.RestoreRefused as exc:
+                    error = str(exc)
+                    article.refresh_from_db()
+                else:
+                    comment = f"Restored the revision of {label}"
+                    self.log_change(request, article, comment)
+                    self.message_user(
+                        request,
+                        f"{comment}. The earlier revisions are kept in the story's history.",
+                        messages.SUCCESS,
+                    )
+                    return HttpResponseRedirect(reverse("admin:articles_article_change", args=[article.pk]))
+        try:
+            _target, changes, notes = revisions.restore_preview(article, version, request.user)
+        except revisions.RestoreRefused as exc:
+            changes, notes, error = None, [], error or str(exc)
+        context = self._history_context(
+            request,
+            article,
+            f"Restore “{article}” as it was on {label}",
+            version=revisions.HistoryEntry(version),
+            diff=changes,
+            notes=notes,
+            error=error,
+            lock_version=article.lock_version,
+        )
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, HISTORY_TEMPLATES + "revision_restore.html", context)
