@@ -433,3 +433,15 @@ def test_switching_a_computed_rating_to_editorial_keeps_the_numbers_as_sources_c
     assert numbers() == ("editorial", 15, 80, 5)
     html = editor_client.get(change_url(article)).content.decode()
     assert bar(html)["method"][0] == "editorial"
+
+
+def test_a_writer_viewing_a_live_story_sees_its_balance_read_only(writer_client):
+    live = ArticleFactory()
+    cite(live, "left", "unrated")
+    BiasRatingFactory(article=live, left=20, center=60, right=20)
+    html = writer_client.get(change_url(live)).content.decode()
+    assert 'name="article_sources-0-source"' not in html  # read-only view
+    shown = bar(html)
+    assert shown["figures"] == "Left 100% · Center 0% · Right 0%, from 1 rated source"
+    assert shown["unrated"] == "1 source unrated"
+    assert shown["method"][0] == "editorial"
