@@ -15,6 +15,7 @@ from django.urls import reverse
 from reversion.models import Version
 
 from articles import revisions
+from articles.admin.history import HISTORY_PER_PAGE
 from articles.models import Article, ArticleSource, BiasRating, Category
 from tests.factories import ArticleFactory, SourceFactory, import_one_story
 from tests.test_admin import ADD, CHANGELIST, browser_post, citations, rating, story
@@ -290,10 +291,10 @@ def test_history_pages_run_a_fixed_number_of_queries(editor_client, drafted):
     saves(30)
     assert count() == few
     html = editor_client.get(history_url(drafted)).content.decode()
-    assert html.count('<section class="module revision"') == revisions.HISTORY_PER_PAGE
+    assert html.count('<section class="module revision"') == HISTORY_PER_PAGE
     assert "33 revisions" in html
     last = editor_client.get(history_url(drafted), {"p": "2"}).content.decode()
-    assert last.count('<section class="module revision"') == 33 - revisions.HISTORY_PER_PAGE
+    assert last.count('<section class="module revision"') == 33 - HISTORY_PER_PAGE
     assert "The first recorded version of the story" in last
 
 

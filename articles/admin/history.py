@@ -24,11 +24,12 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from .. import revisions
+from .. import revision_diff, revision_restore, revisions
 
 logger = logging.getLogger(__name__)
 
 HISTORY_TEMPLATES = "admin/articles/article/"
+HISTORY_PER_PAGE = 20
 
 
 class ImageNotStored(Exception):
@@ -90,7 +91,7 @@ class EditLockForm(forms.ModelForm):
         self.data = self.data.copy()
         self.data[self.add_prefix("lock_version")] = str(current)
         raise ValidationError(
-            revisions.conflict_message(article, opened="it", viewer=self.editor)
+            revision_restore.conflict_message(article, opened="it", viewer=self.editor)
             + " Your changes were not saved. "
             "Look at what they changed (the link below opens it in a new tab); then reload this page "
             "to start again from their version, or save again to replace their version with yours.",
@@ -216,7 +217,7 @@ class HistoryAdminMixin:
         if not self.has_view_or_change_permission(request, article):
             raise PermissionDenied
         versions = revisions.article_versions(article.pk)
-        paginator = Paginator(versions, revisions.HISTORY_PER_PAGE)
+        paginator = Paginator(versions, HISTORY_PER_PAGE)
         page = paginator.get_page(request.GET.get("p"))
         on_page = list(page.object_list)
         previous = versions.filter(pk__lt=on_page[-1].pk).first() if on_page else None
@@ -228,7 +229,7 @@ class HistoryAdminMixin:
             request,
             article,
             f"History: {article}",
-            entries=revisions.history(article.pk, on_page, previous),
+            entries=revision_diff.history(article.pk, on_page, previous),
             page_obj=page,
             page_range=paginator.get_elided_page_range(page.number) if paginator.num_pages > 1 else (),
             latest_pk=latest_pk,
@@ -248,7 +249,7 @@ class HistoryAdminMixin:
         snaps = revisions.snapshots_of([older, newer], article.pk)
         readable = snaps[older.pk] is not None and snaps[newer.pk] is not None
         changes = (
-            revisions.diff(snaps[older.pk], snaps[newer.pk], revisions.Names(snaps.values()))
+            revision_diff.diff(snaps[older.pk], snaps[newer.pk], revision_diff.Names(snaps.values()))
             if readable
             else None
         )
@@ -257,9 +258,9 @@ class HistoryAdminMixin:
             request,
             article,
             f"Changes to “{article}”",
-            older=revisions.HistoryEntry(older),
-            newer=revisions.HistoryEntry(newer),
-            between=[revisions.HistoryEntry(v) for v in between],
+            older=revision_diff.HistoryEntry(older),
+            newer=revision_diff.HistoryEntry(newer),
+            between=[revision_diff.HistoryEntry(v) for v in between],
             diff=changes,
         )
         request.current_app = self.admin_site.name
@@ -280,13 +281,13 @@ class HistoryAdminMixin:
                 error = "This page is out of date. Reload it and check the changes before restoring."
             else:
                 try:
-                    revisions.article_restore(
+                    revision_restore.article_restore(
                         article=article,
                         version=version,
                         user=request.user,
                         lock_version=form.cleaned_data["lock_version"],
                     )
-                except revisions.RestoreRefused as exc:
+                except revision_restore.RestoreRefused as exc:
                     error = str(exc)
                     article.refresh_from_db()
                 else:
@@ -299,14 +300,14 @@ class HistoryAdminMixin:
                     )
                     return HttpResponseRedirect(reverse("admin:articles_article_change", args=[article.pk]))
         try:
-            _target, changes, notes = revisions.restore_preview(article, version, request.user)
-        except revisions.RestoreRefused as exc:
+            _target, changes, notes = revision_restore.restore_preview(article, version, request.user)
+        except revision_restore.RestoreRefused as exc:
             changes, notes, error = None, [], error or str(exc)
         context = self._history_context(
             request,
             article,
             f"Restore “{article}” as it was on {label}",
-            version=revisions.HistoryEntry(version),
+            version=revision_diff.HistoryEntry(version),
             diff=changes,
             notes=notes,
             error=error,
