@@ -28,10 +28,10 @@ from tests.browser.support import (
 
 
 def pytest_collection_modifyitems(items):
-    """The editor journey publishes a story: run it last, so the other tests (and the screenshots)
+    """The editor journeys publish stories: run them last, so the other tests (and the screenshots)
     see the demo newsroom as seeded."""
-    editor_journey = Path(__file__).with_name("test_editor.py")
-    items.sort(key=lambda item: item.path == editor_journey)
+    journeys = {Path(__file__).with_name(name) for name in ("test_workflow.py", "test_editor.py")}
+    items.sort(key=lambda item: item.path in journeys)
 
 
 @pytest.fixture(scope="session")
