@@ -67,3 +67,14 @@ def test_check_deploy_is_clean(tmp_path):
     result = check_deploy(tmp_path)
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_sqlite_transactions_take_the_write_lock_at_once(tmp_path):
+    """Two admin saves of one story are serialized on SQLite too (it has no SELECT ... FOR UPDATE)."""
+    code = (
+        "import django; django.setup(); from django.db import connection; "
+        "print(connection.settings_dict['OPTIONS'].get('transaction_mode'))"
+    )
+    result = run(tmp_path, "-c", code, DJANGO_SECRET_KEY="x", DJANGO_DEBUG="false")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "IMMEDIATE"
