@@ -3,6 +3,7 @@
 from html.parser import HTMLParser
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -21,6 +22,7 @@ class _FormFields(HTMLParser):
     def __init__(self, form_id):
         super().__init__()
         self.form_id, self.inside, self.fields = form_id, False, {}
+        self.textareas = set()
         self._select = self._first_option = self._textarea = None
 
     def handle_starttag(self, tag, attrs):
@@ -46,6 +48,7 @@ class _FormFields(HTMLParser):
                 self.fields[self._select] = a.get("value", "")
         elif tag == "textarea" and name:
             self._textarea = name
+            self.textareas.add(name)
             self.fields[name] = ""
 
     def handle_endtag(self, tag):
@@ -78,6 +81,9 @@ def browser_post(client, url, form_id="article_form", **changes):
             data.pop(name, None)
         else:
             data[name] = value
+    for name in parser.textareas & data.keys():
+        # Browsers send a textarea's line breaks as CRLF (HTML's form submission rules).
+        data[name] = data[name].replace("\r\n", "\n").replace("\n", "\r\n")
     return client.post(url, data)
 
 
@@ -387,3 +393,16 @@ def test_changing_an_outlets_lean_recomputes_computed_ratings(editor_client):
     assert (computed_rating.left, computed_rating.center, computed_rating.right) == (50, 0, 50)
     editorial.refresh_from_db()
     assert (editorial.left, editorial.center, editorial.right, editorial.method) == (15, 80, 5, "editorial")
+
+
+def test_saving_a_live_story_unchanged_changes_nothing(editor_client):
+    """Browsers send textarea line breaks as CRLF: that alone is no change of the summary."""
+    live = ArticleFactory(summary="First paragraph.\n\nSecond paragraph.")
+    stamp = live.updated_at
+    response = browser_post(editor_client, reverse("admin:articles_article_change", args=[live.pk]))
+    assert response.status_code == 302
+    live.refresh_from_db()
+    assert live.summary == "First paragraph.\n\nSecond paragraph."
+    assert live.modified_at is None  # readers are not told it was "Updated"
+    assert LogEntry.objects.latest("action_time").get_change_message() == "No fields changed."
+    assert live.updated_at >= stamp

@@ -13,7 +13,7 @@ from .. import previews, services
 from ..models import Article, ArticleSource, BiasRating
 from ..search import search_vector_refresh
 from .balance import BalanceAdminMixin, BalanceFilter, SourcesBalanceInlineMixin
-from .common import NewsroomMedia, clean_image_field
+from .common import TEXT_OVERRIDES, NewsroomMedia, clean_image_field
 from .corrections import CorrectionsAdminMixin
 from .export import ExportActionMixin
 from .history import EditLockForm, HistoryAdminMixin
@@ -109,6 +109,7 @@ class ArticleAdmin(
 ):
     form = ArticleForm
     Media = NewsroomMedia
+    formfield_overrides = {**PictureUploadsMixin.formfield_overrides, **TEXT_OVERRIDES}
     inlines = [ArticleSourceInline, BiasRatingInline]
     list_display = [
         "thumbnail",

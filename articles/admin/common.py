@@ -1,9 +1,24 @@
 """Pieces the admin modules share."""
 
+from django import forms
+from django.contrib.admin.widgets import AdminTextareaWidget
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.db import models
 
 from .. import images
+
+
+class MultilineField(forms.CharField):
+    """Text from a <textarea>. Browsers send its line breaks as CRLF; they are stored as LF, so a form
+    saved unchanged changes nothing (a live story is not marked "Updated", no empty revision)."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.replace("\r\n", "\n").replace("\r", "\n") if value else value
+
+
+TEXT_OVERRIDES = {models.TextField: {"form_class": MultilineField, "widget": AdminTextareaWidget}}
 
 
 class NewsroomMedia:

@@ -15,6 +15,7 @@ from django.utils.html import format_html, format_html_join
 from .. import services
 from ..corrections import correction_add, correction_refusal
 from ..models import Correction
+from .common import MultilineField
 from .scheduling import local_label
 
 NOTE_FIELD = "correction_note"
@@ -24,7 +25,7 @@ _UNSET = object()
 
 
 def note_field() -> forms.CharField:
-    return forms.CharField(
+    return MultilineField(
         label="Public correction note",
         required=False,
         max_length=NOTE_MAX_LENGTH,

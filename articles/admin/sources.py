@@ -9,7 +9,7 @@ from .. import images, services
 from ..models import Category, Source
 from ..search import search_vector_refresh
 from .balance import SourceLeanAutocompleteMixin
-from .common import NewsroomMedia, clean_image_field
+from .common import TEXT_OVERRIDES, NewsroomMedia, clean_image_field
 from .pictures import PictureUploadsMixin
 
 
@@ -41,6 +41,7 @@ class CategoryAdmin(admin.ModelAdmin):
 @admin.register(Source)
 class SourceAdmin(SourceLeanAutocompleteMixin, PictureUploadsMixin, admin.ModelAdmin):
     form = SourceForm
+    formfield_overrides = {**PictureUploadsMixin.formfield_overrides, **TEXT_OVERRIDES}
     Media = NewsroomMedia
     list_display = ["logo_thumb", "name", "domain", "bias", "citation_count"]
     list_display_links = ["logo_thumb", "name"]
