@@ -22,6 +22,20 @@ def isolated_cache(settings):
 
 
 @pytest.fixture
+def local_memory_cache(settings, isolated_cache):
+    """Local memory, whose expiry follows a frozen clock (Redis's follows the real one), keeping the
+    per-test key prefix so no page cached by another test is ever served here."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "frozen-clock",
+            "KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        }
+    }
+
+
+@pytest.fixture
 def media_files(media_root):
     """media_files() -> every file now under MEDIA_ROOT, sorted (to show what a step wrote)."""
     return lambda: sorted(p for p in media_root.rglob("*") if p.is_file())

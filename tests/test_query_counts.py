@@ -135,7 +135,9 @@ def test_kept_fragments_follow_a_content_change(client, newsroom, settings):
     assert other.title in page  # the related stories
 
 
-def test_kept_related_stories_make_way_for_a_scheduled_story_on_time(client, newsroom, settings):
+def test_kept_related_stories_make_way_for_a_scheduled_story_on_time(
+    client, newsroom, settings, local_memory_cache
+):
     settings.NEWSAPP_PAGE_CACHE_SECONDS = 0
     settings.NEWSAPP_FRAGMENT_CACHE = True
     story = newsroom["story"]

@@ -21,7 +21,7 @@ from articles.models import Article
 from tests.factories import ArticleFactory, ArticleSourceFactory, CategoryFactory, SourceFactory
 from tests.test_admin import ADD, CHANGELIST, browser_post, story
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_memory_cache")]
 
 WINTER = datetime(2027, 1, 15, 12, 0, tzinfo=UTC)
 SUMMER = datetime(2027, 7, 15, 12, 0, tzinfo=UTC)
@@ -32,20 +32,6 @@ BEFORE_AUTUMN = datetime(2027, 10, 30, 12, 0, tzinfo=UTC)  # Saturday 13:00 BST
 @pytest.fixture(autouse=True)
 def london(settings):
     settings.TIME_ZONE = "Europe/London"
-
-
-@pytest.fixture(autouse=True)
-def local_memory_cache(settings):
-    """Local memory, whose expiry follows the frozen clock (Redis's follows the real one), keeping the
-    per-test key prefix so no page cached by another test is ever served here."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "scheduling",
-            "KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
-            "OPTIONS": {"MAX_ENTRIES": 10_000},
-        }
-    }
 
 
 @pytest.fixture
