@@ -1,8 +1,10 @@
 """Paging through stories at any depth in bounded time.
 
 The first pages are numbered (`?page=3`: an OFFSET of at most a few hundred rows, and "Page 3 of
-N" from a count kept in the cache). Past them, "Older" links carry a cursor (`?before=<time>-<id>`)
-and each page is one index range scan from that point, however deep in the archive it is.
+N" from a count kept in the cache; the count stops past what the numbered pages can show, so a long
+list says "Page 3 of 25+" instead of counting its whole archive). Past them, "Older" links carry a
+cursor (`?before=<time>-<id>`) and each page is one index range scan from that point, however deep
+in the archive it is.
 """
 
 import re
@@ -30,12 +32,15 @@ class Page:
     num_pages: int | None
     newer_url: str | None
     older_url: str | None
+    more_pages: bool = False  # older stories than the numbered pages hold (reached by cursor)
 
     @property
     def label(self) -> str:
         if not self.number:
             return "Older stories"
-        return f"Page {self.number} of {self.num_pages}" if self.num_pages else "Latest stories"
+        if not self.num_pages:
+            return "Latest stories"
+        return f"Page {self.number} of {self.num_pages}{'+' if self.more_pages else ''}"
 
     @property
     def has_other_pages(self) -> bool:
@@ -127,7 +132,10 @@ def paginate(
         return Page(rows[:per_page], 1, None, None, older_url)
     if number > MAX_NUMBERED_PAGE:
         raise Http404(f"Pages past {MAX_NUMBERED_PAGE} are reached with the “Older” links.")
-    total = cached_count(queryset, scope)
+    numbered_stories = first + (MAX_NUMBERED_PAGE - 1) * per_page
+    total = cached_count(queryset[: numbered_stories + 1], scope)  # counting stops just past them
+    more_pages = total > numbered_stories
+    total = min(total, numbered_stories)
     num_pages = 1 + max(0, -(-(total - first) // per_page))
     if number > num_pages:
         raise Http404(f"There is no page {number}; this list has {num_pages}.")
@@ -136,8 +144,7 @@ def paginate(
     newer_url = url_with(request, page=number - 1 if number > 2 else None) if number > 1 else None
     older_url = None
     if number < num_pages:
-        if number < MAX_NUMBERED_PAGE:
-            older_url = url_with(request, page=number + 1)
-        else:
-            older_url = url_with(request, page=None, before=encode_cursor(items[-1]))
-    return Page(items, number, num_pages, newer_url, older_url)
+        older_url = url_with(request, page=number + 1)
+    elif more_pages:
+        older_url = url_with(request, page=None, before=encode_cursor(items[-1]))
+    return Page(items, number, num_pages, newer_url, older_url, more_pages)

@@ -76,3 +76,20 @@ def test_past_the_oldest_story_is_a_404(client, archive):
     oldest = paging.encode_cursor(archive[-1])
     response = client.get(reverse("articles:section", kwargs={"section": "world"}), {"before": oldest})
     assert response.status_code == 404
+
+
+def test_the_count_stops_past_the_numbered_pages(client, archive, monkeypatch):
+    """A long list is not counted to its end: "Page 1 of 2+" and a cursor link after page 2."""
+    monkeypatch.setattr(paging, "MAX_NUMBERED_PAGE", 2)
+    url = reverse("articles:section", kwargs={"section": "world"})
+    first = client.get(url).content.decode()
+    assert "Page 1 of 2+" in first
+    second = client.get(url + older_link(first)).content.decode()
+    assert "Page 2 of 2+" in second
+    assert "before=" in older_link(second)
+    short = CategoryFactory(slug="sports")
+    ArticleFactory.create_batch(3, category=short)
+    assert (
+        "Page 1 of"
+        not in client.get(reverse("articles:section", kwargs={"section": "sports"})).content.decode()
+    )
