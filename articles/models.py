@@ -129,6 +129,23 @@ class Source(models.Model):
 CARD_DEFERRED = ("summary", "summary_html", "search_vector", "created_by", "updated_by", "created_at")
 
 
+class PublishedMonth(models.Func):
+    """The UTC year and month a story goes live, as one number (202611): its page of the story
+    sitemap. Immutable SQL on both databases, so that it can be a stored generated column."""
+
+    output_field = models.IntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        utc = "(%(expressions)s AT TIME ZONE 'UTC')"
+        template = f"(EXTRACT(YEAR FROM {utc}) * 100 + EXTRACT(MONTH FROM {utc}))::integer"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # Django stores datetimes on SQLite as UTC text, "YYYY-MM-DD HH:MM:SS[.ffffff]".
+        template = "CAST(substr(%(expressions)s, 1, 4) || substr(%(expressions)s, 6, 2) AS INTEGER)"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
 class ArticleQuerySet(models.QuerySet):
     def published(self, now=None):
         """The one rule of visibility: published, and its publish time has come (by `now`)."""
@@ -221,6 +238,10 @@ class Article(models.Model):
         editable=False,
     )
 
+    # The story sitemap's page (articles.sitemaps); kept by the database itself.
+    published_month = models.GeneratedField(
+        expression=PublishedMonth("published_at"), output_field=models.IntegerField(), db_persist=True
+    )
     # Optimistic locking: the admin form carries the number it was opened with, and a save from
     # an older number is refused instead of overwriting someone else's work.
     lock_version = models.PositiveIntegerField(default=0, editable=False)
@@ -239,6 +260,10 @@ class Article(models.Model):
             ),
             # Sitemaps' lastmod: the newest edit of a live story, found without reading the archive.
             models.Index(fields=["-updated_at"], name="article_updated_idx"),
+            # Each sitemap month's newest edit in one index probe (articles.sitemaps.month_lastmods).
+            models.Index(
+                fields=["status", "published_month", "-updated_at"], name="article_month_updated_idx"
+            ),
             models.Index(
                 fields=["-published_at"],
                 condition=Q(featured=True, status="published"),

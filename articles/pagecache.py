@@ -29,7 +29,8 @@ PAGE_KEY = "{host}:{path}?{query}"
 CACHEABLE_VIEWS = frozenset({
     "articles:home", "articles:section", "articles:article", "articles:source",
     "articles:feed_rss", "articles:feed_atom", "articles:section_feed_rss", "articles:section_feed_atom",
-    "articles:sitemap_index", "articles:sitemap", "articles:news_sitemap", "articles:robots",
+    "articles:sitemap_index", "articles:sitemap", "articles:sitemap_month", "articles:news_sitemap",
+    "articles:robots",
 })  # fmt: skip
 # Query parameters a cached page may depend on; any others (utm_source, ...) are left out of the key.
 KEPT_PARAMS = ("page", "p", "before")

@@ -1,19 +1,21 @@
-"""Sitemaps: an index of sections and stories (10,000 URLs a page, oldest first so pages stay put),
-a Google News sitemap of the last 48 hours, and robots.txt pointing at both.
+"""Sitemaps: an index of sections and stories (one story sitemap per month, UTC, so a page's content
+stays put), a Google News sitemap of the last 48 hours, and robots.txt pointing at both.
 
-Every query is bounded: a page of the story sitemap is one count and one indexed slice, and the
-index's per-page lastmod comes from one grouped query, never from loading every story.
+Every query is bounded by an index, whatever the size of the archive: a month's page is one range
+scan of that month, and the index's per-month lastmod is two index probes per month (the newest
+edit through article_month_updated_idx, the newest publish time through article_live_idx), all in
+one query. Counting or numbering the whole archive would read every row.
 """
 
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
+from django.contrib.sitemaps import views as sitemap_views
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import connection
-from django.db.models import F, OuterRef, Subquery, Window
-from django.db.models.functions import Greatest, RowNumber
-from django.http import HttpResponse
+from django.db.models import OuterRef, Subquery
+from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +24,10 @@ from django.views.decorators.http import require_safe
 
 from .models import Article, Category
 
-PAGE_SIZE = 10_000
+# The sitemap protocol's limit per file. A month holding more live stories than this (1,600 a day)
+# continues on `?p=2`, which the index does not list: knowing which months overflow would mean
+# counting every month, a read of the whole archive.
+PAGE_SIZE = 50_000
 NEWS_WINDOW = timedelta(hours=48)
 NEWS_LIMIT = 1000  # Google News reads at most 1,000 URLs per sitemap
 
@@ -80,8 +85,22 @@ class SlicePaginator(Paginator):
         return number
 
 
-class ArticleSitemap(Sitemap):
+def month_start(year: int, month: int) -> datetime:
+    return datetime(year, month, 1, tzinfo=UTC)
+
+
+def next_month(start: datetime) -> datetime:
+    return (start + timedelta(days=32)).replace(day=1)
+
+
+class MonthSitemap(Sitemap):
+    """The stories that went live in one UTC month, oldest first (up to PAGE_SIZE; `?p=2` beyond)."""
+
     limit = PAGE_SIZE
+
+    def __init__(self, year: int, month: int):
+        self.starts = month_start(year, month)
+        self.ends = next_month(self.starts)
 
     @property
     def paginator(self):
@@ -90,6 +109,7 @@ class ArticleSitemap(Sitemap):
     def items(self):
         return (
             Article.objects.published()
+            .filter(published_at__gte=self.starts, published_at__lt=self.ends)
             .select_related("category")
             .only("slug", "updated_at", "published_at", "category__slug")
             .order_by("published_at", "pk")
@@ -98,38 +118,87 @@ class ArticleSitemap(Sitemap):
     def lastmod(self, article):
         return max(article.updated_at, article.published_at)
 
-    def get_latest_lastmod(self):
-        return latest_change()
+
+SITEMAPS = {"sections": SectionSitemap}
 
 
-SITEMAPS = {"sections": SectionSitemap, "articles": ArticleSitemap}
+def _months(first: datetime, last: datetime) -> list[datetime]:
+    months, start = [], month_start(first.year, first.month)
+    while start <= last:
+        months.append(start)
+        start = next_month(start)
+    return months
 
 
-def page_lastmods() -> list[datetime]:
-    """The latest change on each page of the story sitemap, from one grouped query.
+def _aware(value):
+    if isinstance(value, str):  # SQLite hands back text from raw SQL
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
+    return value
 
-    Pages are numbered over the stories oldest first, so an edit touches the lastmod of its own
-    page only and crawlers re-read just that page.
+
+def month_lastmods(now: datetime | None = None) -> list[tuple[datetime, datetime]]:
+    """[(month, its latest change)] for every UTC month holding a live story, oldest first.
+
+    Two queries: the oldest live story (one index lookup), then, for each month since, the newest
+    edit and the newest publish time among its live stories (two index probes a month). A scheduled
+    story goes live without a save, so its publish time counts as a change too.
     """
-    ranked = (
-        Article.objects.published()
-        .annotate(rn=Window(RowNumber(), order_by=[F("published_at").asc(), F("pk").asc()]))
-        .annotate(changed=Greatest("updated_at", "published_at"))
-        .values("changed", "rn")
-    )
-    inner, params = ranked.query.sql_with_params()
-    sql = f"SELECT (rn - 1) / %s AS page, MAX(changed) FROM ({inner}) ranked GROUP BY page ORDER BY page"
+    now = (now or timezone.now()).astimezone(UTC)
+    live = Article.objects.published(now=now)
+    first = live.order_by("published_at").values_list("published_at", flat=True).first()
+    if first is None:
+        return []
+    months = _months(first.astimezone(UTC), now)
+    table = connection.ops.quote_name(Article._meta.db_table)
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = ", ".join(["(%s, %s, %s)"] * len(months))
+    sql = f"""
+        WITH months (month, starts, ends) AS (VALUES {rows})
+        SELECT month,
+            (SELECT updated_at FROM {table} a
+              WHERE a.status = %s AND a.published_month = months.month AND a.published_at <= %s
+              ORDER BY a.updated_at DESC LIMIT 1),
+            (SELECT published_at FROM {table} a
+              WHERE a.status = %s AND a.published_at >= months.starts AND a.published_at < months.ends
+                AND a.published_at <= %s
+              ORDER BY a.published_at DESC LIMIT 1)
+        FROM months ORDER BY month
+    """
+    params = [
+        value
+        for start in months
+        for value in (start.year * 100 + start.month, adapt(start), adapt(next_month(start)))
+    ]
+    params += [Article.Status.PUBLISHED, adapt(now), Article.Status.PUBLISHED, adapt(now)]
     with connection.cursor() as cursor:
-        cursor.execute(sql, (PAGE_SIZE, *params))
-        rows = cursor.fetchall()
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    by_key = {start.year * 100 + start.month: start for start in months}
     lastmods = []
-    for _page, value in rows:
-        if isinstance(value, str):  # SQLite hands back text from a raw aggregate
-            value = parse_datetime(value)
-        if value is not None and timezone.is_naive(value):
-            value = timezone.make_aware(value, UTC)
-        lastmods.append(value)
+    for key, edited, went_live in found:
+        changes = [value for value in (_aware(edited), _aware(went_live)) if value is not None]
+        if changes:
+            lastmods.append((by_key[int(key)], max(changes)))
     return lastmods
+
+
+@require_safe
+def month_sitemap(request, year: str, month: str):
+    if not 1 <= int(month) <= 12 or int(year) < 1970:
+        raise Http404("There is no such month.")
+    return sitemap_views.sitemap(request, {"month": MonthSitemap(int(year), int(month))}, section="month")
+
+
+def month_path(when: datetime) -> str:
+    """The address of the story sitemap holding stories that went live at `when`."""
+    when = when.astimezone(UTC)
+    return reverse("articles:sitemap_month", kwargs={"year": f"{when.year:04d}", "month": f"{when.month:02d}"})
+
+
+def month_url(base: str, start: datetime) -> str:
+    return base + month_path(start)
 
 
 @require_safe
@@ -137,11 +206,10 @@ def sitemap_index(request):
     base = request.build_absolute_uri("/").rstrip("/")
     section_url = base + reverse("articles:sitemap", kwargs={"section": "sections"})
     entries = [(section_url, SectionSitemap().get_latest_lastmod())]
-    article_url = base + reverse("articles:sitemap", kwargs={"section": "articles"})
-    lastmods = page_lastmods() or [None]
-    for page, lastmod in enumerate(lastmods, 1):
-        entries.append((article_url if page == 1 else f"{article_url}?p={page}", lastmod))
-    entries.append((base + reverse("articles:news_sitemap"), max(filter(None, lastmods), default=None)))
+    months = month_lastmods()
+    entries += [(month_url(base, start), lastmod) for start, lastmod in months]
+    newest = max((lastmod for _, lastmod in months), default=None)
+    entries.append((base + reverse("articles:news_sitemap"), newest))
     return TemplateResponse(
         request, "sitemaps/index.xml", {"entries": entries}, content_type="application/xml; charset=utf-8"
     )

@@ -1,5 +1,5 @@
 from django.contrib.sitemaps import views as sitemap_views
-from django.urls import path
+from django.urls import path, re_path
 
 from . import feeds, health, previews, sitemaps, views
 
@@ -15,6 +15,11 @@ urlpatterns = [
     path("robots.txt", sitemaps.robots_txt, name="robots"),
     path("sitemap.xml", sitemaps.sitemap_index, name="sitemap_index"),
     path("sitemap-news.xml", sitemaps.news_sitemap, name="news_sitemap"),
+    re_path(
+        r"^sitemap-articles-(?P<year>[0-9]{4})-(?P<month>[0-9]{2})\.xml$",
+        sitemaps.month_sitemap,
+        name="sitemap_month",
+    ),
     path(
         "sitemap-<slug:section>.xml",
         sitemap_views.sitemap,

@@ -18,9 +18,10 @@ ANALYZE. About 4.5 minutes and 6 GB for a million stories on 2 cores. A database
 N stories (and this script's mark of a finished load, var/scale/) is reused.
 
 Each page (home, a section's first, 25th and a deep cursor page, an article, an outlet's first and
-deep cursor page, the RSS feed, the sitemap index, the story sitemap's first and last page, the news
-sitemap) is then asked for in-process through Django's test client with production settings (DEBUG
-off, HTTPS through the proxy header, collected static files, page cache off):
+deep cursor page, the RSS feed, the sitemap index, the story sitemaps of this month and of the
+oldest month, the news sitemap) is then asked for in-process through Django's test client with
+production settings (DEBUG off, HTTPS through the proxy header, collected static files, page cache
+off):
 
 - the SQL queries of a render from scratch (Redis flushed, fragment cache off: the cards, the
   section counts and the related stories all computed anew) and of a warm render (fragments on,
@@ -43,7 +44,6 @@ import argparse
 import datetime
 import hashlib
 import json
-import math
 import os
 import platform
 import re
@@ -90,8 +90,8 @@ PAGES = (
     ("source_deep", "outlet, deep cursor page (90% down)"),
     ("feed", "RSS feed"),
     ("sitemap_index", "sitemap index"),
-    ("sitemap_first", "story sitemap, first page"),
-    ("sitemap_last", "story sitemap, last page"),
+    ("sitemap_first", "story sitemap, this month"),
+    ("sitemap_last", "story sitemap, the oldest month"),
     ("news_sitemap", "news sitemap"),
 )
 
@@ -555,6 +555,7 @@ def choose_pages() -> dict[str, str]:
     """The URLs measured, picked the same way at every size."""
     from django.db.models import Count, Exists, OuterRef
     from django.urls import reverse
+    from django.utils import timezone
 
     from articles import paging, sitemaps
     from articles.models import Article, ArticleSource, Category, Source
@@ -580,8 +581,7 @@ def choose_pages() -> dict[str, str]:
     cited = cited.order_by("-published_at", "-pk")
     cited_total = cited.count()
     outlet_deep = cited[int(cited_total * 0.9)]
-    story_sitemap = reverse("articles:sitemap", kwargs={"section": "articles"})
-    last = max(1, math.ceil(published.count() / sitemaps.PAGE_SIZE))
+    oldest = published.order_by("published_at", "pk").first()
     return {
         "home": reverse("articles:home"),
         "section": section,
@@ -592,8 +592,8 @@ def choose_pages() -> dict[str, str]:
         "source_deep": f"{outlet.get_absolute_url()}?before={paging.encode_cursor(outlet_deep)}",
         "feed": reverse("articles:feed_rss"),
         "sitemap_index": reverse("articles:sitemap_index"),
-        "sitemap_first": story_sitemap,
-        "sitemap_last": f"{story_sitemap}?p={last}",
+        "sitemap_first": sitemaps.month_path(timezone.now()),
+        "sitemap_last": sitemaps.month_path(oldest.published_at),
         "news_sitemap": reverse("articles:news_sitemap"),
     }
 

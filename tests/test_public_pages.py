@@ -3,7 +3,9 @@ from datetime import UTC, datetime
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from articles import sitemaps
 from tests.factories import (
     ArticleFactory,
     ArticleSourceFactory,
@@ -206,12 +208,14 @@ SURFACES = {
     "atom-feed": ("articles:feed_atom", {}),
     "section-feed": ("articles:section_feed_rss", {"section": "politics"}),
     "section-atom-feed": ("articles:section_feed_atom", {"section": "politics"}),
-    "sitemap": ("articles:sitemap", {"section": "articles"}),
+    "sitemap": ("articles:sitemap_month", {}),
     "news-sitemap": ("articles:news_sitemap", {}),
 }
 
 
 def surface_url(surface, article):
+    if surface == "sitemap":  # the month the story went (or would go) live in
+        return sitemaps.month_path(article.published_at or timezone.now())
     name, kwargs = SURFACES[surface]
     return reverse(name, kwargs=kwargs) + ("?q=matrix" if surface == "search" else "")
 

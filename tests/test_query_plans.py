@@ -11,14 +11,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from articles import paging
+from articles import paging, sitemaps
 from articles.models import Article, ArticleSource, BiasRating, Category
 from tests.factories import SourceFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 ROWS = 30_000
-SITEMAP_PAGE = 10_000
 BIG_TABLES = {"articles_article", "articles_articlesource", "articles_biasrating"}
 
 
@@ -37,7 +36,8 @@ def big_archive(settings):
             summary="Text.",
             summary_html="<p>Text.</p>",
             status=Article.Status.PUBLISHED if i % 50 else Article.Status.DRAFT,
-            published_at=now - timedelta(minutes=i + 1),
+            # Three hours apart: ten years, so the sitemap index spans about 125 months.
+            published_at=now - timedelta(hours=3 * i + 1),
             featured=i % 997 == 0,
         )
         for i in range(ROWS)
@@ -50,7 +50,7 @@ def big_archive(settings):
     BiasRating.objects.bulk_create(BiasRating(article=s, left=30, center=40, right=30) for s in stories[::2])
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    return {"story": stories[1], "outlet": outlets[0], "deep": stories[ROWS - 200]}
+    return {"story": stories[1], "outlet": outlets[0], "deep": stories[ROWS - 200], "oldest": stories[-1]}
 
 
 def seq_scans(node, found=None):
@@ -62,9 +62,22 @@ def seq_scans(node, found=None):
     return found
 
 
-def explain(sql):
+SCANS = {"Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan"}
+MAX_ROWS_READ = 2_000  # per query; a section holds 6,000 stories here, the archive 30,000
+
+
+def rows_read(node) -> int:
+    """Rows a plan's scans took from the big tables, those its filters threw away included."""
+    total = 0
+    if node.get("Node Type") in SCANS and node.get("Relation Name") in BIG_TABLES:
+        loops = node.get("Actual Loops", 1)
+        total += (node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)) * loops
+    return total + sum(rows_read(child) for child in node.get("Plans", []))
+
+
+def explain(sql, analyze=False):
     with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
+        cursor.execute(f"EXPLAIN ({'ANALYZE, ' if analyze else ''}FORMAT JSON) {sql}")
         row = cursor.fetchone()[0]
     return row if isinstance(row, list) else json.loads(row)
 
@@ -81,8 +94,8 @@ def test_every_public_query_uses_an_index(client, big_archive):
         "source": outlet.get_absolute_url(),
         "feed": reverse("articles:feed_rss"),
         "section feed": reverse("articles:section_feed_rss", kwargs={"section": story.category.slug}),
-        "sitemap": reverse("articles:sitemap", kwargs={"section": "articles"}),
-        "sitemap page 2": reverse("articles:sitemap", kwargs={"section": "articles"}) + "?p=2",
+        "sitemap, this month": sitemaps.month_path(story.published_at),
+        "sitemap, the oldest month": sitemaps.month_path(big_archive["oldest"].published_at),
         "sections sitemap": reverse("articles:sitemap", kwargs={"section": "sections"}),
         "sitemap index": reverse("articles:sitemap_index"),
         "news sitemap": reverse("articles:news_sitemap"),
@@ -98,6 +111,9 @@ def test_every_public_query_uses_an_index(client, big_archive):
             scans = seq_scans(explain(sql)[0]["Plan"])
             if scans:
                 problems.append(f"{name}: sequential scan of {scans} in {sql[:300]}")
+            read = rows_read(explain(sql, analyze=True)[0]["Plan"])
+            if read > MAX_ROWS_READ:
+                problems.append(f"{name}: reads {read} rows in {sql[:300]}")
     assert not problems, "\n".join(problems)
 
 
@@ -112,6 +128,9 @@ def test_query_counts_do_not_grow_with_the_archive(client, big_archive, django_a
         (f"{section}?before={deep}", 3),
         (story.get_absolute_url(), 5),
         (reverse("articles:feed_rss"), 1),
+        (reverse("articles:sitemap_index"), 4),
+        (sitemaps.month_path(story.published_at), 1),
+        (sitemaps.month_path(big_archive["oldest"].published_at), 1),
     ]:
         with django_assert_num_queries(expected):
             assert client.get(url).status_code == 200

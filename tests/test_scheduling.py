@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from freezegun import freeze_time
 
+from articles import sitemaps
 from articles.models import Article
 from tests.factories import ArticleFactory, ArticleSourceFactory, CategoryFactory, SourceFactory
 from tests.test_admin import ADD, CHANGELIST, browser_post, story
@@ -284,7 +285,7 @@ SURFACES = {
     "feed": lambda a: reverse("articles:feed_rss"),
     "atom-feed": lambda a: reverse("articles:feed_atom"),
     "section-feed": lambda a: reverse("articles:section_feed_rss", kwargs={"section": "politics"}),
-    "sitemap": lambda a: reverse("articles:sitemap", kwargs={"section": "articles"}),
+    "sitemap": lambda a: sitemaps.month_path(a.published_at),
     "news-sitemap": lambda a: reverse("articles:news_sitemap"),
 }
 NEVER_CACHED = {"search"}

@@ -55,21 +55,28 @@ def absolute(article):
 
 @pytest.fixture
 def small_pages(monkeypatch):
-    """Three stories per sitemap page, so splitting shows without 10,000 stories."""
-    monkeypatch.setattr(sitemaps, "PAGE_SIZE", 3)
-    monkeypatch.setattr(sitemaps.ArticleSitemap, "limit", 3)
+    """Three stories per sitemap page, so a month's continuation shows without 50,000 stories."""
+    monkeypatch.setattr(sitemaps.MonthSitemap, "limit", 3)
+
+
+def month(year, number):
+    return f"{BASE}/sitemap-articles-{year}-{number:02d}.xml"
 
 
 # --- The index ---------------------------------------------------------------------------------------
 
 
+@freeze_time(NOW)
 def test_index_lists_sections_stories_and_news_each_with_a_lastmod(client):
-    stories = [ArticleFactory(category=CategoryFactory(slug=slug)) for slug in ("world", "sports")]
+    stories = [
+        ArticleFactory(category=CategoryFactory(slug=slug), published_at=NOW - timedelta(days=1))
+        for slug in ("world", "sports")
+    ]
     ArticleFactory(draft=True)
     entries = index(client)
     assert [loc for loc, _ in entries] == [
         f"{BASE}/sitemap-sections.xml",
-        f"{BASE}/sitemap-articles.xml",
+        month(2026, 3),
         f"{BASE}/sitemap-news.xml",
     ]
     assert all(parse_datetime(lastmod) for _, lastmod in entries)
@@ -83,37 +90,47 @@ def test_index_lists_sections_stories_and_news_each_with_a_lastmod(client):
     assert sections[f"{BASE}/politics/"] is None
 
 
-def test_index_splits_story_pages_and_every_page_works(client, small_pages):
-    stories = [ArticleFactory(published_at=NOW - timedelta(days=30 - i)) for i in range(7)]
-    ArticleFactory(scheduled=True)
-    entries = index(client)
-    article_pages = [loc for loc, _ in entries if "sitemap-articles" in loc]
-    assert article_pages == [
-        f"{BASE}/sitemap-articles.xml",
-        f"{BASE}/sitemap-articles.xml?p=2",
-        f"{BASE}/sitemap-articles.xml?p=3",
+@freeze_time(NOW)
+def test_one_story_sitemap_per_month_oldest_first_and_only_months_with_stories(client, small_pages):
+    times = [
+        datetime(2025, 12, 31, 23, 59, tzinfo=UTC),
+        datetime(2026, 1, 1, 0, 0, tzinfo=UTC),  # the first instant of January (UTC) is January's
+        datetime(2026, 1, 20, tzinfo=UTC),
+        *(datetime(2026, 3, day, tzinfo=UTC) for day in (2, 3, 4, 5)),
     ]
+    stories = [ArticleFactory(published_at=when) for when in times]
+    ArticleFactory(scheduled=True)  # later this month: not listed, and adds no month
+    ArticleFactory(draft=True, published_at=None)
+    entries = index(client)
+    months = [loc for loc, _ in entries if "sitemap-articles" in loc]
+    assert months == [month(2025, 12), month(2026, 1), month(2026, 3)]  # no story in February
     assert all(lastmod for _, lastmod in entries)
-    listed = [[loc for loc, _ in urls(client, page)] for page in article_pages]
-    assert [len(page) for page in listed] == [3, 3, 1]
-    # Oldest first, so a page's content stays put as new stories arrive.
-    assert [loc for page in listed for loc in page] == [absolute(a) for a in stories]
-    assert client.get("/sitemap-articles.xml?p=4").status_code == 404
-    assert client.get("/sitemap-articles.xml?p=abc").status_code == 404
+    listed = {page: [loc for loc, _ in urls(client, page)] for page in months}
+    assert listed[month(2025, 12)] == [absolute(stories[0])]
+    assert listed[month(2026, 1)] == [absolute(a) for a in stories[1:3]]
+    # A month longer than a page carries on at ?p=2, oldest first.
+    assert listed[month(2026, 3)] == [absolute(a) for a in stories[3:6]]
+    assert [loc for loc, _ in urls(client, month(2026, 3) + "?p=2")] == [absolute(stories[6])]
+    assert client.get("/sitemap-articles-2026-03.xml?p=3").status_code == 404
+    assert client.get("/sitemap-articles-2026-03.xml?p=abc").status_code == 404
+    # An empty month is an empty (valid) sitemap; a month that cannot exist is a 404.
+    assert urls(client, month(2026, 2)) == []
+    assert client.get("/sitemap-articles-2026-13.xml").status_code == 404
+    assert client.get("/sitemap-articles-2026-3.xml").status_code == 404
 
 
-def test_an_edit_changes_the_lastmod_of_its_own_page_only(client, small_pages):
+def test_an_edit_changes_the_lastmod_of_its_own_month_only(client):
     with freeze_time(NOW) as clock:
-        stories = [ArticleFactory(published_at=NOW - timedelta(days=30 - i)) for i in range(7)]
+        stories = [ArticleFactory(published_at=NOW - timedelta(days=20 * i)) for i in range(5)]
         before = dict(index(client))
         clock.tick(timedelta(hours=2))
-        stories[4].title = "A corrected title"
+        stories[4].title = "A corrected title"  # went live in December 2025 (80 days before)
         stories[4].save()
         after = dict(index(client))
-    page_2 = f"{BASE}/sitemap-articles.xml?p=2"
-    assert parse_datetime(after[page_2]) == NOW + timedelta(hours=2)
-    assert {loc: lastmod for loc, lastmod in after.items() if loc != page_2 and "articles" in loc} == {
-        loc: lastmod for loc, lastmod in before.items() if loc != page_2 and "articles" in loc
+    edited = month(2025, 12)
+    assert parse_datetime(after[edited]) == NOW + timedelta(hours=2)
+    assert {loc: lastmod for loc, lastmod in after.items() if loc != edited and "articles" in loc} == {
+        loc: lastmod for loc, lastmod in before.items() if loc != edited and "articles" in loc
     }
 
 
@@ -125,9 +142,9 @@ def test_a_scheduled_story_going_live_moves_the_lastmods(client):
     with freeze_time(NOW):
         entries = dict(index(client))
         sections = dict(urls(client, f"{BASE}/sitemap-sections.xml"))
-        stories = dict(urls(client, f"{BASE}/sitemap-articles.xml"))
+        stories = dict(urls(client, month(2026, 3)))
     live = NOW - timedelta(hours=1)
-    assert parse_datetime(entries[f"{BASE}/sitemap-articles.xml"]) == live
+    assert parse_datetime(entries[month(2026, 3)]) == live
     assert parse_datetime(entries[f"{BASE}/sitemap-sections.xml"]) == live
     assert stories[absolute(scheduled)] == live.date().isoformat()
     assert sections[f"{BASE}/world/"] == live.date().isoformat()
@@ -207,12 +224,12 @@ def test_robots_txt_points_at_the_sitemaps(client):
 # --- A fixed number of queries, whatever the number of stories ---------------------------------------
 
 SITEMAP_QUERIES = {
-    # 1 the newest edit of a live story  2 the newest publish time  3 each story page's lastmod,
-    # in one grouped query
-    "index": 3,
+    # 1 the newest edit of a live story  2 the newest publish time  3 the oldest live story
+    # 4 each month's newest edit and newest publish time, two index probes a month, in one query
+    "index": 4,
     # 1 count of the sections (paginator)  2 the sections with their latest story change
     "sections": 2,
-    # 1 the page of stories with their sections (sliced: no count of the whole archive)
+    # 1 the month's stories with their sections (a range of the index: no count of the archive)
     "articles": 1,
     # 1 the stories of the last 48 hours with their sections
     "news": 1,
@@ -220,7 +237,7 @@ SITEMAP_QUERIES = {
 SITEMAP_URLS = {
     "index": "/sitemap.xml",
     "sections": "/sitemap-sections.xml",
-    "articles": "/sitemap-articles.xml",
+    "articles": "/sitemap-articles-2026-03.xml",
     "news": "/sitemap-news.xml",
 }
 
