@@ -21,6 +21,7 @@ from django.core.cache import cache
 from django.http import HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.csp import CSP, build_policy
 from django.utils.http import http_date
 
 VERSION_KEY = "content:version"
@@ -75,14 +76,29 @@ def seconds_until_next_publish(version: int) -> float | None:
     return None if stamp == NO_SCHEDULED else max(0.0, stamp - now)
 
 
+_views: dict[tuple[str, str], str | None] = {}  # (URLconf, path) -> view name: resolve() once a path
+
+
+def _view_name(path: str) -> str | None:
+    key = (settings.ROOT_URLCONF, path)
+    try:
+        return _views[key]
+    except KeyError:
+        pass
+    try:
+        name = resolve(path).view_name
+    except Resolver404:
+        name = None
+    if len(_views) >= 10_000:  # any path can be asked for: keep the memo bounded
+        _views.clear()
+    _views[key] = name
+    return name
+
+
 def _cacheable_request(request) -> bool:
     if request.method not in ("GET", "HEAD") or settings.SESSION_COOKIE_NAME in request.COOKIES:
         return False
-    try:
-        match = resolve(request.path_info)
-    except Resolver404:
-        return False
-    return match.view_name in CACHEABLE_VIEWS
+    return _view_name(request.path_info) in CACHEABLE_VIEWS
 
 
 def _key(request) -> str:
@@ -93,14 +109,38 @@ def _key(request) -> str:
     return f"page:{digest}"
 
 
+def _cache_control(left: int) -> str:
+    """settings.NEWSAPP_PUBLIC_CACHE_CONTROL as a header, max-age and s-maxage at most `left`."""
+    directives = []
+    for name, value in settings.NEWSAPP_PUBLIC_CACHE_CONTROL.items():
+        directive = name.replace("_", "-")
+        if value is True:
+            directives.append(directive)
+        elif value is not False:
+            directives.append(f"{directive}={min(value, left) if name in ('max_age', 's_maxage') else value}")
+    return ", ".join(directives)
+
+
 def _public_headers(response, etag: str, last_modified: float, good_until: float) -> None:
     response.headers["ETag"] = etag
     response.headers["Last-Modified"] = http_date(last_modified)
-    control = dict(settings.NEWSAPP_PUBLIC_CACHE_CONTROL)
     # Browsers and CDNs may keep the page no longer than we do: not past the next scheduled story.
-    left = max(0, int(good_until - time.time()))
-    control.update({name: min(control[name], left) for name in ("max_age", "s_maxage") if name in control})
-    patch_cache_control(response, **control)
+    response.headers["Cache-Control"] = _cache_control(max(0, int(good_until - time.time())))
+
+
+_policy: tuple = (None, None)  # (settings.SECURE_CSP it was built from, the header)
+
+
+def _csp_header() -> str | None:
+    """The Content-Security-Policy header, built once rather than on every hit (a cached page
+    carries no nonce, so the header is the same for all of them)."""
+    global _policy
+    config = settings.SECURE_CSP
+    if _policy[0] is not config:
+        sources = [value for value in (config or {}).values() if isinstance(value, list | tuple)]
+        uses_nonce = any(CSP.NONCE in value for value in sources)
+        _policy = (config, build_policy(config) if config and not uses_nonce else None)
+    return _policy[1]
 
 
 def _current(entry, version) -> bool:
@@ -163,6 +203,8 @@ class AnonymousPageCacheMiddleware:
                 _local.put(cache.make_key(key), entry)
             _, status, headers, content, etag, stamp, _ = entry
             response = HttpResponse(content, status=status, headers=headers)
+            if policy := _csp_header():  # the CSP middleware leaves a header it finds alone
+                response.headers[CSP.HEADER_ENFORCE] = policy
             _public_headers(response, etag, stamp, entry[-1])
             response.headers["X-Page-Cache"] = "hit"
             return get_conditional_response(request, etag=etag, last_modified=int(stamp), response=response)
