@@ -46,10 +46,10 @@ def pick_outlet(page: Page, row: int, name: str) -> None:
     select = f"#id_article_sources-{row}-source"
     # Opening the box lists outlets at once; wait for that list, or typing would make select2
     # abort its request (a failed request to the Guard).
-    with page.expect_response(lambda r: "/admin/autocomplete/" in r.url and "term=" not in r.url):
+    with page.expect_response(lambda r: "autocomplete/" in r.url and "term=" not in r.url):
         page.locator(f"{select} + .select2 .select2-selection").click()
     search = page.locator(".select2-container--open .select2-search__field")
-    with page.expect_response(re.compile(r"/admin/autocomplete/\?.*term=")):
+    with page.expect_response(re.compile(r"/autocomplete/\?.*term=")):
         search.fill(name.split()[-1])
     option = page.locator(".select2-container--open .select2-results__option", has_text=name)
     option.click()

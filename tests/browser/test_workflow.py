@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.pages import check_article
-from tests.browser.test_editor import log_in, status_badge
+from tests.browser.test_editor import log_in, pick_outlet, status_badge
 
 pytestmark = pytest.mark.browser
 
@@ -186,3 +186,34 @@ def test_two_editors_save_the_same_story_and_the_second_is_told_instead_of_overw
     page = first.visit(story["change"].replace("/change/", "/history/"))
     expect(page.locator("#content")).to_contain_text(fixed_title)
     first.assert_clean("the history")
+
+
+# Rated plus unrated sources, as the live balance panel states them, equal to n.
+COUNTED_SOURCES = """(n) => {
+    const figures = document.querySelector("#source-balance-figures").textContent;
+    const unrated = document.querySelector("#source-balance-unrated");
+    const rated = Number((figures.match(/from (\\d+) rated source/) || [0, 0])[1]);
+    const line = unrated && !unrated.hidden ? unrated.textContent : "";
+    const others = Number((line.match(/(\\d+) source/) || [0, 0])[1]);
+    return rated + others === n;
+}"""
+
+
+def test_the_balance_of_the_sources_follows_the_outlets_as_they_are_picked(open_tab, app):
+    story = make_draft(app, f"Ferry fares rise on the island routes {secrets.token_hex(2)}")
+    editor = open_tab("desktop")
+    log_in(editor, "editor", app.password)
+    page = editor.visit(story["change"])
+    expect(page.locator("#source-balance")).to_be_visible()
+    saved = int(page.locator("#id_article_sources-INITIAL_FORMS").input_value())
+    assert saved >= 1
+    page.wait_for_function(COUNTED_SOURCES, arg=saved)
+
+    # The empty row after the saved ones gets an outlet: the panel counts it at once, no page load.
+    pick_outlet(page, saved, app.facts["sources"][-1]["name"])
+    page.wait_for_function(COUNTED_SOURCES, arg=saved + 1)
+    # Ticking a saved row for deletion takes it out again.
+    page.locator("#id_article_sources-0-DELETE").check()
+    page.wait_for_function(COUNTED_SOURCES, arg=saved)
+    expect(page.locator("#source-balance-method")).to_be_visible()
+    editor.assert_clean("the live balance panel")
