@@ -194,7 +194,8 @@ def month_sitemap(request, year: str, month: str):
 def month_path(when: datetime) -> str:
     """The address of the story sitemap holding stories that went live at `when`."""
     when = when.astimezone(UTC)
-    return reverse("articles:sitemap_month", kwargs={"year": f"{when.year:04d}", "month": f"{when.month:02d}"})
+    kwargs = {"year": f"{when.year:04d}", "month": f"{when.month:02d}"}
+    return reverse("articles:sitemap_month", kwargs=kwargs)
 
 
 def month_url(base: str, start: datetime) -> str:
