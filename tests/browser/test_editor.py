@@ -112,7 +112,7 @@ def test_writer_drafts_editor_publishes_reader_sees(open_tab, app):
     # The Writer previews the draft in a new tab: the reader's page with a preview banner.
     page = writer.visit(change_url)
     with writer.context.expect_page() as popup:
-        page.get_by_role("link", name="Preview").click()
+        page.get_by_role("link", name="Preview", exact=True).click()
     preview = popup.value
     preview.wait_for_load_state("networkidle")
     expect(preview.locator(".preview-banner")).to_contain_text("This is a draft")
