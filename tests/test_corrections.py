@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from articles.corrections import correction_add
+from articles.corrections import GOING_OFF_SITE, NOT_PUBLIC, correction_add
 from articles.models import Article, Correction
 from articles.pagecache import bump_content_version
 from tests.factories import ArticleFactory, ArticleSourceFactory, BiasRatingFactory
@@ -24,14 +24,6 @@ pytestmark = pytest.mark.django_db
 
 PUBLISHED = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
 NOTE_LABEL = '<label for="id_correction_note">Public correction note:</label>'
-NOT_PUBLIC = (
-    "This story is not public yet, so there is nothing to correct: change the text itself. Correction "
-    "notes are for stories readers have already seen."
-)
-GOING_OFF_SITE = (
-    "This save takes the story off the site (back to draft, or a publish time in the future), so "
-    "readers would not see the note. Keep the story live or leave the note empty."
-)
 
 
 @pytest.fixture
