@@ -28,6 +28,7 @@ from .models import Article, Category
 # continues on `?p=2`, which the index does not list: knowing which months overflow would mean
 # counting every month, a read of the whole archive.
 PAGE_SIZE = 50_000
+MAX_PAGES = 1_000
 NEWS_WINDOW = timedelta(hours=48)
 NEWS_LIMIT = 1000  # Google News reads at most 1,000 URLs per sitemap
 
@@ -82,6 +83,8 @@ class SlicePaginator(Paginator):
             raise PageNotAnInteger("That page number is not an integer") from exc
         if number < 1:
             raise EmptyPage("That page number is less than 1")
+        if number > MAX_PAGES:  # past any real month (and an OFFSET the database would refuse)
+            raise EmptyPage("That page contains no results")
         return number
 
 
@@ -186,7 +189,7 @@ def month_lastmods(now: datetime | None = None) -> list[tuple[datetime, datetime
 
 @require_safe
 def month_sitemap(request, year: str, month: str):
-    if not 1 <= int(month) <= 12 or int(year) < 1970:
+    if not 1 <= int(month) <= 12 or not 1970 <= int(year) < 9999:
         raise Http404("There is no such month.")
     return sitemap_views.sitemap(request, {"month": MonthSitemap(int(year), int(month))}, section="month")
 

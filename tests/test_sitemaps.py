@@ -113,9 +113,12 @@ def test_one_story_sitemap_per_month_oldest_first_and_only_months_with_stories(c
     assert [loc for loc, _ in urls(client, month(2026, 3) + "?p=2")] == [absolute(stories[6])]
     assert client.get("/sitemap-articles-2026-03.xml?p=3").status_code == 404
     assert client.get("/sitemap-articles-2026-03.xml?p=abc").status_code == 404
+    assert client.get("/sitemap-articles-2026-03.xml?p=" + "9" * 25).status_code == 404
     # An empty month is an empty (valid) sitemap; a month that cannot exist is a 404.
     assert urls(client, month(2026, 2)) == []
     assert client.get("/sitemap-articles-2026-13.xml").status_code == 404
+    assert client.get("/sitemap-articles-9999-12.xml").status_code == 404
+    assert client.get("/sitemap-articles-0000-01.xml").status_code == 404
     assert client.get("/sitemap-articles-2026-3.xml").status_code == 404
 
 
