@@ -24,6 +24,8 @@ if not SECRET_KEY:
         "DJANGO_SECRET_KEY is not set. Every environment needs its own secret: run `make run` "
         "(it writes a development .env) or export DJANGO_SECRET_KEY. There is no built-in fallback."
     )
+# Earlier keys still accepted for signatures (sessions, share links) while a new key is rolled out.
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])

@@ -518,3 +518,16 @@ def test_a_shared_preview_runs_a_fixed_number_of_queries(client, django_assert_m
     url = public_path(make_link(big))
     with django_assert_max_num_queries(5):  # link with its story, sources, related stories (2), sections
         assert client.get(url).status_code == 200
+
+
+def test_a_link_survives_a_key_rotation_while_the_old_key_is_a_fallback(editor, settings):
+    """Operators rotate DJANGO_SECRET_KEY with the old key in DJANGO_SECRET_KEY_FALLBACKS."""
+    link = PreviewLink.objects.create(
+        article=ArticleFactory(draft=True), created_by=editor, expires_at=timezone.now() + timedelta(days=1)
+    )
+    token = previews.link_token(link)
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY = "a-new-key-" + "x" * 40
+    assert previews.link_from_token(token) is None  # the old signature no longer checks out alone
+    settings.SECRET_KEY_FALLBACKS = [old_key]
+    assert previews.link_from_token(token) == link

@@ -78,3 +78,10 @@ def test_sqlite_transactions_take_the_write_lock_at_once(tmp_path):
     result = run(tmp_path, "-c", code, DJANGO_SECRET_KEY="x", DJANGO_DEBUG="false")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "IMMEDIATE"
+
+
+def test_earlier_secret_keys_come_from_the_environment(tmp_path):
+    code = "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY_FALLBACKS)"
+    result = run(tmp_path, "-c", code, DJANGO_SECRET_KEY="new", DJANGO_SECRET_KEY_FALLBACKS="old1,old2")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['old1', 'old2']"
