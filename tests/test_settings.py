@@ -81,7 +81,10 @@ def test_sqlite_transactions_take_the_write_lock_at_once(tmp_path):
 
 
 def test_earlier_secret_keys_come_from_the_environment(tmp_path):
-    code = "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY_FALLBACKS)"
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.SECRET_KEY_FALLBACKS)"
+    )
     result = run(tmp_path, "-c", code, DJANGO_SECRET_KEY="new", DJANGO_SECRET_KEY_FALLBACKS="old1,old2")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "['old1', 'old2']"
