@@ -47,34 +47,38 @@ def make_image():
     return image_bytes
 
 
-def _staff(django_user_model, username, group):
-    user = django_user_model.objects.create_user(username=username, is_staff=True)
+def staff_user(django_user_model, username, group, **names):
+    """A member of the newsroom group `group` ("Editors" or "Writers") who may use the admin."""
+    user = django_user_model.objects.create_user(username=username, is_staff=True, **names)
     user.groups.add(Group.objects.get(name=group))
     return user
 
 
+def signed_in_client(user) -> Client:
+    """A test client of its own, logged in as `user` now."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 @pytest.fixture
 def editor(db, django_user_model):
-    return _staff(django_user_model, "editor", "Editors")
+    return staff_user(django_user_model, "editor", "Editors")
 
 
 @pytest.fixture
 def writer(db, django_user_model):
-    return _staff(django_user_model, "writer", "Writers")
+    return staff_user(django_user_model, "writer", "Writers")
 
 
 @pytest.fixture
 def editor_client(editor):
-    client = Client()
-    client.force_login(editor)
-    return client
+    return signed_in_client(editor)
 
 
 @pytest.fixture
 def writer_client(writer):
-    client = Client()
-    client.force_login(writer)
-    return client
+    return signed_in_client(writer)
 
 
 def pytest_collection_modifyitems(config, items):

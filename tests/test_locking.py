@@ -9,17 +9,16 @@ import time
 from unittest import mock
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.db.models import F
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from reversion.models import Version
 
 from articles.models import Article, ArticleSource
+from tests.conftest import signed_in_client, staff_user
 from tests.factories import ArticleFactory, ArticleSourceFactory, SourceFactory, import_one_story
 from tests.test_admin import ADD, CHANGELIST, _FormFields, browser_post, citations, story
 
@@ -51,18 +50,12 @@ def page_text(response) -> str:
 
 @pytest.fixture
 def other_editor(db, django_user_model):
-    user = django_user_model.objects.create_user(username="casey", first_name="Casey", last_name="Lee")
-    user.is_staff = True
-    user.save()
-    user.groups.add(Group.objects.get(name="Editors"))
-    return user
+    return staff_user(django_user_model, "casey", "Editors", first_name="Casey", last_name="Lee")
 
 
 @pytest.fixture
 def other_client(other_editor):
-    client = Client()
-    client.force_login(other_editor)
-    return client
+    return signed_in_client(other_editor)
 
 
 @pytest.fixture
@@ -226,8 +219,7 @@ def test_the_check_locks_the_story_row_inside_the_save(editor_client, created_st
 def test_a_save_waits_for_one_in_progress_then_is_refused(editor, other_editor):
     """Truly concurrent: while one save holds the row, the other waits for it, then sees it."""
     article = ArticleFactory(title="Original", draft=True)
-    client = Client()
-    client.force_login(other_editor)
+    client = signed_in_client(other_editor)
     url = change_url(article)
     fields = opened_form(client, url)
     outcome = []

@@ -12,13 +12,13 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from freezegun import freeze_time
 
 from articles import sitemaps
 from articles.models import Article
+from tests.conftest import signed_in_client
 from tests.factories import ArticleFactory, ArticleSourceFactory, CategoryFactory, SourceFactory
 from tests.test_admin import ADD, CHANGELIST, browser_post, story
 
@@ -40,12 +40,7 @@ def signed_in():
     """signed_in(user) -> a client of its own, logged in now (call it inside freeze_time: a session
     made at the real time has long expired in 2027)."""
 
-    def login(user):
-        staff = Client()
-        staff.force_login(user)
-        return staff
-
-    return login
+    return signed_in_client
 
 
 def change_url(article):
