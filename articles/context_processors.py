@@ -21,9 +21,10 @@ def _sections() -> list[Category]:
 
 
 def site(request):
-    """Site name and the section navigation (one query, made only when a page uses it)."""
+    """Site name, the AI note and the section navigation (one query, made only when a page uses it)."""
     return {
         "site_name": settings.NEWSAPP_SITE_NAME,
+        "ai_note": settings.NEWSAPP_AI_NOTE,
         "nav_sections": SimpleLazyObject(lambda: nav_sections(request)),
         "canonical_url": SimpleLazyObject(lambda: canonical_url(request)),
     }

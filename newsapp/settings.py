@@ -146,6 +146,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 NEWSAPP_MAX_UPLOAD_BYTES = env.int("NEWSAPP_MAX_UPLOAD_BYTES", default=15 * 1024 * 1024)
 NEWSAPP_MAX_IMAGE_PIXELS = env.int("NEWSAPP_MAX_IMAGE_PIXELS", default=40_000_000)
 NEWSAPP_SITE_NAME = env.str("NEWSAPP_SITE_NAME", default="newsapp")
+# The note under a story whose summary was written with AI: plain text, shown as typed (escaped).
+NEWSAPP_AI_NOTE = env.str("NEWSAPP_AI_NOTE", default="") or (
+    "This summary was written with the help of artificial intelligence and may contain mistakes. "
+    "Please check the details against the sources listed above."
+)
 
 # A strict policy: no inline script or style anywhere on the site.
 SECURE_CSP = {

@@ -334,6 +334,17 @@ def test_no_ai_disclaimer_without_an_ai_summary(client, reference_article):
     assert 'class="disclaimer"' not in html
 
 
+def test_the_ai_note_is_the_operators_plain_text(client, reference_article, settings):
+    settings.NEWSAPP_AI_NOTE = "Drafted by a <b>language model</b> & checked by nobody: see the sources."
+    html = main_of(page(client, reference_article.get_absolute_url()))
+    note = re.search(r'<p class="disclaimer" role="note">(.*?)</p>', html, re.S).group(1)
+    assert note == (
+        '<span aria-hidden="true">*</span> Drafted by a &lt;b&gt;language model&lt;/b&gt; '
+        "&amp; checked by nobody: see the sources."
+    )
+    assert "artificial intelligence" not in html
+
+
 def test_posted_date_is_shown_in_the_site_time_zone(client):
     # 23:30 UTC on 30 June is 00:30 on 1 July in London (BST).
     article = ArticleFactory(published_at=datetime(2026, 6, 30, 23, 30, tzinfo=UTC))
