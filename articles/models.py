@@ -459,3 +459,18 @@ class PreviewLink(models.Model):
     def is_active(self, now=None) -> bool:
         now = now or timezone.now()
         return self.revoked_at is None and self.expires_at > now
+
+
+class ContentVersion(models.Model):
+    """One row counting the changes to what readers see, written after each change commits.
+
+    The shared cache keeps its own counter for instant invalidation; this one is the truth it is
+    checked against (articles.pagecache), so pages stay right when the cache was away during a save
+    or when several processes keep caches of their own (the development server and a shell).
+    """
+
+    version = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"Content version {self.version}"
