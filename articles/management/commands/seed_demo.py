@@ -1,7 +1,9 @@
 """Load the demo newsroom, through the same importer editors use.
 
 The stories and outlets in articles/demo/newsroom.json were written for this project; their pictures
-and logos are drawn here with Pillow. Running it again changes nothing. `--articles N` then adds N
+and logos are drawn here with Pillow. Their dates are moved to the day it runs, so a fresh install
+has stories from the last hours (front page, news sitemap, the dashboard's week). Running it again,
+on any later day, changes nothing. `--articles N` then adds N
 generated stories in bulk, for benchmarks and scale tests.
 """
 
@@ -10,7 +12,8 @@ import random
 import tempfile
 import time
 import uuid
-from datetime import timedelta
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -26,6 +29,9 @@ from articles.pagecache import bump_content_version
 from articles.search import search_vector_refresh
 
 DEMO_FILE = Path(__file__).resolve().parents[2] / "demo" / "newsroom.json"
+# The moment the demo file's dates are written as of: stories dated before it are live, after it
+# scheduled. Loading moves every date by the whole hours from then to now (see date_shift).
+DEMO_FILE_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 SUBJECTS = {
     "world": [
@@ -76,6 +82,24 @@ SENTENCES = [
 ]
 
 
+def date_shift(document, *, now: datetime) -> timedelta:
+    """How far to move the demo file's dates: as far as an earlier load moved them (the shift most of
+    the loaded stories show, whatever an editor changed since), so that loading again changes
+    nothing; on a first load, the whole hours from DEMO_FILE_NOW to `now`."""
+    dated = {
+        story["slug"]: datetime.fromisoformat(story["published_at"])
+        for story in document["articles"]
+        if story.get("published_at") and story.get("slug")
+    }
+    loaded = Article.objects.filter(slug__in=dated, published_at__isnull=False).values_list(
+        "slug", "published_at"
+    )
+    shifts = Counter(published_at - dated[slug] for slug, published_at in loaded)
+    if shifts:
+        return shifts.most_common(1)[0][0]
+    return timedelta(hours=(now - DEMO_FILE_NOW) // timedelta(hours=1))
+
+
 class Command(BaseCommand):
     help = "Load the demo newsroom (idempotent); --articles N adds N generated stories for benchmarks."
 
@@ -104,6 +128,10 @@ class Command(BaseCommand):
 
     def _load_demo(self, *, dry_run, verbosity):
         document = json.loads(DEMO_FILE.read_text(encoding="utf-8"))
+        shift = date_shift(document, now=timezone.now())
+        for story in document["articles"]:
+            if story.get("published_at"):
+                story["published_at"] = (datetime.fromisoformat(story["published_at"]) + shift).isoformat()
         with tempfile.TemporaryDirectory(prefix="newsapp-demo-") as tmp:
             folder = Path(tmp)
             for source in document["sources"]:
