@@ -25,7 +25,7 @@ SEPARATOR = " · "
 
 
 def side_of(lean: str | None) -> str | None:
-    """ "left", "center" or "right" for a rated lean (lean left counts as left), None when unrated."""
+    """ "left", "center" or "right" for a rated lean (lean_left counts as left), None when unrated."""
     return next((side for side, leans in SIDES if lean in leans), None)
 
 
@@ -209,8 +209,8 @@ class SourcesBalanceInlineMixin:
 
 
 class BalanceFilter(admin.SimpleListFilter):
-    """Stories by the balance of their sources, judged in the database by the outlets' leans (lean left
-    counts as left, lean right as right, as in the bias bar):
+    """Stories by the balance of their sources, judged in the database by the outlets' leans (lean_left
+    counts as left, lean_right as right, as in the bias bar):
 
     - One-sided: at least one source has a rated lean, and every rated source is on the same side
       (all left, all center or all right);
