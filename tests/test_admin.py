@@ -130,7 +130,7 @@ def test_changelist_shows_the_newsroom_columns_and_facets(editor_client):
     ArticleFactory(title="Beta draft", draft=True)
     ArticleFactory(title="Gamma scheduled", scheduled=True)
     html = editor_client.get(CHANGELIST).content.decode()
-    for column in ("thumbnail", "category", "state", "published_at", "bias_summary", "source_count"):
+    for column in ("thumbnail", "category", "state", "publish_time", "bias_summary", "source_count"):
         assert f"column-{column}" in html, column
     for heading in ("Section", "Status", "Publish time", "Bias (L/C/R)", "Sources"):
         assert f">{heading}<" in html, heading

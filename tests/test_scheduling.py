@@ -102,7 +102,10 @@ def test_a_local_time_is_stored_in_utc_and_shown_back_in_local_time(signed_in, e
         assert 'name="published_at_0" value="28/03/2027"' in form
         assert 'name="published_at_1" value="09:00:00"' in form
         listing = editor_client.get(CHANGELIST).content.decode()
-        assert '<td class="field-published_at nowrap">28 Mar 2027, 9 a.m.</td>' in listing
+        assert (
+            '<td class="field-publish_time"><time datetime="2027-03-28T08:00:00+00:00">'
+            "28 Mar 2027, 09:00 BST</time></td>"
+        ) in listing
 
 
 def test_the_same_words_in_another_zone_are_another_moment(signed_in, editor, settings):
@@ -209,10 +212,30 @@ def test_the_scheduled_badge_says_when_in_the_sites_zone(signed_in, editor):
     with freeze_time(BEFORE_SPRING):
         html = signed_in(editor).get(CHANGELIST).content.decode()
     assert dict(BADGE.findall(html)) == {
-        spring.published_at.isoformat(): "28 Mar 09:00 BST",  # this year: no year
-        "2028-01-05T18:30:00+00:00": "5 Jan 2028 18:30 GMT",
+        spring.published_at.isoformat(): "28 Mar 2027, 09:00 BST",
+        "2028-01-05T18:30:00+00:00": "5 Jan 2028, 18:30 GMT",
     }
     assert html.count('class="badge badge-scheduled">Scheduled</span>') == 2
+
+
+def test_the_list_and_the_form_write_every_time_alike_in_the_sites_zone(signed_in, editor):
+    with freeze_time(datetime(2027, 7, 1, 11, 5, tzinfo=UTC)):
+        article = ArticleFactory(title="Summer story", published_at=datetime(2027, 7, 2, 8, 30, tzinfo=UTC))
+        client = signed_in(editor)
+        listing = client.get(CHANGELIST).content.decode()
+        form = client.get(change_url(article)).content.decode()
+    row = re.search(r"<tr>(?:(?!</tr>).)*Summer story.*?</tr>", listing, re.S).group(0)
+    # The Scheduled badge and the publish time column: the same words for the same moment.
+    assert (
+        re.findall(r"<time datetime=\"2027-07-02T08:30:00\+00:00\">([^<]+)</time>", row)
+        == ["2 Jul 2027, 09:30 BST"] * 2
+    )
+    for label in ("Created", "Last saved"):
+        assert re.search(
+            rf"<label>{label}:</label>\s*<div class=\"readonly\">"
+            r'<time datetime="2027-07-01T11:05:00\+00:00">1 Jul 2027, 12:05 BST</time>',
+            form,
+        ), label
 
 
 def last_sunday(year, month) -> date:
@@ -232,8 +255,8 @@ def test_the_badge_names_the_right_side_of_the_repeated_hour(editor_client):
     ArticleFactory(published_at=second)
     day = f"{fall_back.day} Oct {year}"
     assert dict(BADGE.findall(editor_client.get(CHANGELIST).content.decode())) == {
-        first.isoformat(): f"{day} 01:15 BST",
-        second.isoformat(): f"{day} 01:15 GMT",
+        first.isoformat(): f"{day}, 01:15 BST",
+        second.isoformat(): f"{day}, 01:15 GMT",
     }
 
 

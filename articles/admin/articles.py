@@ -19,7 +19,7 @@ from .export import ExportActionMixin
 from .history import EditLockForm, HistoryAdminMixin
 from .pictures import PictureUploadsMixin, not_ready_message
 from .previews import PreviewLinksMixin
-from .scheduling import SchedulingAdminMixin, scheduled_for
+from .scheduling import SchedulingAdminMixin, admin_time, scheduled_for
 
 
 class ArticleForm(EditLockForm):
@@ -116,7 +116,7 @@ class ArticleAdmin(
         "title",
         "category",
         "state",
-        "published_at",
+        "publish_time",
         "bias_summary",
         "source_count",
         "ai_summary",
@@ -128,13 +128,13 @@ class ArticleAdmin(
     search_fields = ["title", "slug", "summary"]
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["title"]}
-    readonly_fields = ["image_preview", "created_at", "updated_at"]
+    readonly_fields = ["image_preview", "created", "last_saved"]
     actions = ["publish_selected", "unpublish_selected", "export_selected"]
     list_per_page = 50
     fieldsets = [
         (None, {"fields": ["title", "slug", "category", "summary", "ai_summary"]}),
         ("Lead image", {"fields": ["image", "image_preview", "image_alt", "image_credit"]}),
-        ("Publishing", {"fields": ["status", "published_at", "featured", "created_at", "updated_at"]}),
+        ("Publishing", {"fields": ["status", "published_at", "featured", "created", "last_saved"]}),
     ]
 
     def get_queryset(self, request):
@@ -182,6 +182,19 @@ class ArticleAdmin(
                 '<span class="badge badge-scheduled">{}</span>{}', "Scheduled", scheduled_for(obj)
             )
         return format_html('<span class="badge badge-draft">{}</span>', "Draft")
+
+    # The list's and the form's times all read alike, in the site's zone (see scheduling.TIME_FORMAT).
+    @admin.display(description="publish time", ordering="published_at")
+    def publish_time(self, obj):
+        return admin_time(obj.published_at)
+
+    @admin.display(description="created")
+    def created(self, obj):
+        return admin_time(obj.created_at)
+
+    @admin.display(description="last saved")
+    def last_saved(self, obj):
+        return admin_time(obj.updated_at)
 
     @admin.display(description="bias (L/C/R)")
     def bias_summary(self, obj):

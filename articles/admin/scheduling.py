@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
-SCHEDULED_FORMAT = "j M H:i"
-SCHEDULED_FORMAT_OTHER_YEAR = "j M Y H:i"
+# One way to write a moment throughout the story list and form: "28 Mar 2027, 09:00 BST".
+TIME_FORMAT = "j M Y, H:i"
 
 
 def zone_name(zone=None) -> str:
@@ -87,14 +87,18 @@ class StoredMomentFormMixin:
             field.stored = self.instance.published_at
 
 
-def scheduled_for(article):
-    """' · 28 Mar 09:00 BST' (the year too when it is not this year) beside the Scheduled badge."""
-    this_year = timezone.localtime(article.published_at).year == timezone.localtime().year
+def admin_time(moment: datetime | None) -> str:
+    """`moment` as TIME_FORMAT in the site's zone, in a <time> element ("–" when there is none)."""
+    if moment is None:
+        return "–"
     return format_html(
-        '<span class="scheduled-at"> · <time datetime="{}">{}</time></span>',
-        article.published_at.astimezone(UTC).isoformat(),
-        local_label(article.published_at, SCHEDULED_FORMAT if this_year else SCHEDULED_FORMAT_OTHER_YEAR),
+        '<time datetime="{}">{}</time>', moment.astimezone(UTC).isoformat(), local_label(moment, TIME_FORMAT)
     )
+
+
+def scheduled_for(article):
+    """' · 28 Mar 2027, 09:00 BST' beside the Scheduled badge."""
+    return format_html('<span class="scheduled-at"> · {}</span>', admin_time(article.published_at))
 
 
 class SchedulingAdminMixin:

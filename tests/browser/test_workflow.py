@@ -78,7 +78,7 @@ def test_a_scheduled_story_goes_live_on_time_without_a_cron_job(open_tab, app):
     expect(page.locator("#id_published_at_1")).to_have_value(due.strftime("%H:%M:%S"))
     assert status_badge(editor, story["title"]) == "Scheduled"
     row = editor.page.locator("#result_list tbody tr", has_text=story["title"])
-    expect(row.locator(".scheduled-at")).to_contain_text(f"{due:%-d %b %H:%M %Z}")
+    expect(row.locator(".scheduled-at")).to_contain_text(f"{due:%-d %b %Y, %H:%M %Z}")
     page = editor.visit("/admin/")
     expect(page.locator("#dashboard-scheduled")).to_contain_text(story["title"])
     editor.assert_clean("scheduling")
