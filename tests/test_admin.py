@@ -239,6 +239,47 @@ def test_leaving_the_rating_empty_computes_it_from_the_sources(editor_client, in
     assert (rated.left, rated.center, rated.right, rated.method) == (50, 0, 50, "sources")
 
 
+def rating_rows(html: str) -> str:
+    """The bias rating inline's rows, without the template the admin's script copies for a new row."""
+    group = html[html.index('id="bias_rating-group"') :]
+    return group[: group.index('id="bias_rating-empty"')]
+
+
+def test_the_bias_rating_fields_show_at_once_one_per_story(editor_client):
+    rows = rating_rows(editor_client.get(ADD).content.decode())
+    for name in ("method", "left", "center", "right"):
+        assert f'name="bias_rating-0-{name}"' in rows, name
+    # One row and room for no other, so the admin's script offers no "Add another Bias rating".
+    assert 'name="bias_rating-TOTAL_FORMS" value="1"' in rows
+    assert 'name="bias_rating-MAX_NUM_FORMS" value="1"' in rows
+    assert "Leave left, center and right empty to have the rating computed" in rows
+
+    rated = BiasRatingFactory(left=15, center=80, right=5)
+    rows = rating_rows(
+        editor_client.get(reverse("admin:articles_article_change", args=[rated.pk])).content.decode()
+    )
+    assert 'name="bias_rating-TOTAL_FORMS" value="1"' in rows
+    assert 'name="bias_rating-INITIAL_FORMS" value="1"' in rows
+    assert 'name="bias_rating-0-left" value="15"' in rows
+
+
+def test_emptying_an_editors_rating_computes_it_from_the_sources(editor_client):
+    article = ArticleFactory(draft=True)
+    for lean in ("left", "lean_right"):
+        ArticleSourceFactory(article=article, source=SourceFactory(bias=lean))
+    BiasRatingFactory(article=article, left=15, center=80, right=5)
+    response = browser_post(
+        editor_client,
+        reverse("admin:articles_article_change", args=[article.pk]),
+        bias_rating__0__left="",
+        bias_rating__0__center="",
+        bias_rating__0__right="",
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    rated = BiasRating.objects.get(article=article)
+    assert (rated.left, rated.center, rated.right, rated.method) == (50, 0, 50, "sources")
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [

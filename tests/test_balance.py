@@ -146,6 +146,8 @@ def test_a_new_story_shows_an_empty_bar(editor_client):
     assert shown["figures"] == "No sources chosen yet."
     assert shown["unrated"] is None  # hidden
     assert shown["leans"] == {}
+    # The rating's fields are there, empty: readers would get the computed bar.
+    assert shown["method"] == ("computed", "The published bar is computed from these sources.")
 
 
 def test_only_unrated_sources_say_so(editor_client):

@@ -36,6 +36,9 @@ class ArticleSourceInline(SourcesBalanceInlineMixin, admin.TabularInline):
     extra = 1
 
 
+LEFT_EMPTY = "Leave left, center and right empty to have the rating computed from the sources' leans."
+
+
 class BiasRatingForm(forms.ModelForm):
     class Meta:
         model = BiasRating
@@ -47,15 +50,20 @@ class BiasRatingForm(forms.ModelForm):
         for name in ("left", "center", "right"):
             self.fields[name].required = False
             self.fields[name].help_text = "Whole percent, 0–100."
+        self.fields["method"].help_text = LEFT_EMPTY
 
     def clean(self):
         data = super().clean()
+        if all(data.get(name) is None for name in ("left", "center", "right")):
+            data["method"] = BiasRating.Method.SOURCES  # left empty: computed, as the help text says
         if data.get("method") == BiasRating.Method.SOURCES:
             # Recomputed from the sources' leans once they are saved (ArticleAdmin.save_related);
-            # until then keep valid numbers so the row satisfies its constraints.
+            # until then keep valid numbers (a computed rating's own) so the row satisfies its constraints.
             if not self.instance.pk or self.instance.method != BiasRating.Method.SOURCES:
                 data.update(left=0, center=100, right=0)
                 self.instance.left, self.instance.center, self.instance.right = 0, 100, 0
+            else:
+                data.update(left=self.instance.left, center=self.instance.center, right=self.instance.right)
             return data
         values = {name: data.get(name) for name in ("left", "center", "right")}
         missing = [name for name, value in values.items() if value is None]
@@ -71,11 +79,13 @@ class BiasRatingForm(forms.ModelForm):
 
 
 class BiasRatingInline(admin.StackedInline):
+    """One rating per story, its fields shown at once (no "Add another"); left empty, the rating is
+    computed from the sources (BiasRatingForm)."""
+
     model = BiasRating
     form = BiasRatingForm
     max_num = 1
-    extra = 0
-    verbose_name_plural = "bias rating (leave empty to compute it from the sources)"
+    extra = 1
 
 
 class StatusFilter(admin.SimpleListFilter):

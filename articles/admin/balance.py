@@ -109,6 +109,8 @@ def _rating_method(formset) -> tuple[str, tuple[str, str, str] | None]:
     numbers = tuple("" if value is None else str(value).strip() for value in values)
     if all(numbers):
         return "editorial", numbers
+    if not any(numbers):
+        return "computed", None  # left empty: computed from the sources (BiasRatingForm.clean)
     return "incomplete", None
 
 

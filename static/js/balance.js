@@ -148,7 +148,11 @@
                 const input = field(`bias_rating-0-${name}`);
                 return input ? input.value.trim() : "";
             });
-            return numbers.every(Boolean) ? ["editorial", numbers] : ["incomplete", null];
+            if (numbers.every(Boolean)) {
+                return ["editorial", numbers];
+            }
+            // Left empty: computed from the sources (BiasRatingForm.clean).
+            return numbers.some(Boolean) ? ["incomplete", null] : ["computed", null];
         }
 
         function update() {
