@@ -20,7 +20,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--password", help="Use this password for both accounts (default: a new random one)."
+            "--password",
+            help="Use this password for both accounts, for scripted tests (default: a new random one each).",
         )
         parser.add_argument("--force", action="store_true", help="Run even when DJANGO_DEBUG is off.")
 
@@ -30,7 +31,6 @@ class Command(BaseCommand):
             raise CommandError(
                 "demo_accounts is for development; DJANGO_DEBUG is off (use --force to insist)."
             )
-        password = password or secrets.token_urlsafe(9)
         User = get_user_model()
         lines = []
         for username, group_name, full_name in ACCOUNTS:
@@ -39,10 +39,12 @@ class Command(BaseCommand):
             user.first_name, _, user.last_name = full_name.partition(" ")
             user.is_staff = True
             user.is_active = True
-            user.set_password(password)
+            # One each: a password printed for the Writer must not also open the Editor's account.
+            chosen = password or secrets.token_urlsafe(9)
+            user.set_password(chosen)
             user.save()
             user.groups.set([group])
-            lines.append(f"  {group_name[:-1]:<7} {username} / {password}")
+            lines.append(f"  {group_name[:-1]:<7} {username} / {chosen}")
         if verbosity:
             self.stdout.write(self.style.SUCCESS("Newsroom logins (admin at /admin/):"))
             self.stdout.write("\n".join(lines))
