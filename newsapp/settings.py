@@ -21,8 +21,9 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
     raise ImproperlyConfigured(
-        "DJANGO_SECRET_KEY is not set. Every environment needs its own secret: run `make run` "
-        "(it writes a development .env) or export DJANGO_SECRET_KEY. There is no built-in fallback."
+        f"DJANGO_SECRET_KEY is not set, in the environment or in {BASE_DIR / '.env'}. Every environment "
+        "needs its own secret: run `make run` (it writes a development .env) or export DJANGO_SECRET_KEY. "
+        "There is no built-in fallback."
     )
 # Earlier keys still accepted for signatures (sessions, share links) while a new key is rolled out.
 SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])

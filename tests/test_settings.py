@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,42 @@ def test_refuses_to_start_without_a_secret_key(tmp_path, debug):
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert "DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def fresh_checkout(tmp_path_factory):
+    """manage.py and the settings package, copied to a folder with no .env: a checkout before `make run`."""
+    folder = tmp_path_factory.mktemp("checkout")
+    shutil.copy2(ROOT / "manage.py", folder)
+    shutil.copytree(ROOT / "newsapp", folder / "newsapp", ignore=shutil.ignore_patterns("__pycache__"))
+    return folder
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["help"], ["check"], ["migrate", "--noinput"], ["runserver"], ["seed_demo"]], ids=str
+)
+def test_manage_py_without_a_secret_key_says_what_to_do_in_one_line(fresh_checkout, command):
+    no_secret = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(fresh_checkout)}
+    result = subprocess.run(
+        [sys.executable, "manage.py", *command],
+        cwd=fresh_checkout,
+        env=no_secret,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1, result.stderr  # one line, no traceback
+    assert result.stderr.startswith("manage.py: DJANGO_SECRET_KEY is not set, in the environment or in ")
+    assert str(fresh_checkout / ".env") in result.stderr
+    assert "run `make run` (it writes a development .env) or export DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_the_web_server_refuses_to_start_without_a_secret_key(tmp_path):
+    result = run(tmp_path, "-c", "import newsapp.wsgi", DJANGO_SECRET_KEY="", DJANGO_DEBUG="false")
+    assert result.returncode != 0
+    assert "django.core.exceptions.ImproperlyConfigured: DJANGO_SECRET_KEY is not set" in result.stderr
 
 
 def test_starts_with_a_secret_key(tmp_path):
