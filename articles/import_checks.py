@@ -200,7 +200,7 @@ def _validate_sources(errors, raw, base_dir, trusted) -> list[SourcePlan]:
         description = _text(errors, where, item, "description")
         logo = None
         if item.get("logo") is not None:
-            logo = _picture(errors, where, "logo", item["logo"], base_dir, trusted, max_side=images.LOGO_MAX)
+            logo = _picture(errors, where, "logo", item["logo"], base_dir, trusted, shrink_to=images.LOGO_MAX)
         values = {"name": name, "homepage": homepage, "bias": bias, "description": description}
         if slug:
             values["slug"] = slug

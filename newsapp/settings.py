@@ -146,6 +146,17 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 NEWSAPP_MAX_UPLOAD_BYTES = env.int("NEWSAPP_MAX_UPLOAD_BYTES", default=15 * 1024 * 1024)
 NEWSAPP_MAX_IMAGE_PIXELS = env.int("NEWSAPP_MAX_IMAGE_PIXELS", default=40_000_000)
+# Every size of a picture is also written as WebP, which stores at most 16,383 pixels a side.
+NEWSAPP_MAX_IMAGE_SIDE = env.int("NEWSAPP_MAX_IMAGE_SIDE", default=16_383)
+if not 1 <= NEWSAPP_MAX_IMAGE_SIDE <= 16_383:
+    raise ImproperlyConfigured(
+        f"NEWSAPP_MAX_IMAGE_SIDE is {NEWSAPP_MAX_IMAGE_SIDE}; it must be from 1 to 16383 (WebP's limit)."
+    )
+# Longest side over shortest: a sliver (39,000,000 x 1 pixels fits in 38 KB) costs minutes to resize.
+NEWSAPP_MAX_IMAGE_ASPECT = env.float("NEWSAPP_MAX_IMAGE_ASPECT", default=10.0)
+# Memory the decoded pixels of one upload may take (width x height x bands x bytes per sample): a
+# 40-megapixel RGB photo needs 120 MB.
+NEWSAPP_MAX_IMAGE_DECODE_BYTES = env.int("NEWSAPP_MAX_IMAGE_DECODE_BYTES", default=128_000_000)
 NEWSAPP_SITE_NAME = env.str("NEWSAPP_SITE_NAME", default="newsapp")
 # The note under a story whose summary was written with AI: plain text, shown as typed (escaped).
 NEWSAPP_AI_NOTE = env.str("NEWSAPP_AI_NOTE", default="") or (

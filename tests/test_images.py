@@ -1,11 +1,13 @@
 import io
 import struct
 import zlib
+from unittest import mock
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from articles.images import ImageRejected, clean_upload
+from tests.pictures import OUT_OF_BOUNDS, decoding, out_of_bounds, picture
 
 
 def decoded(clean):
@@ -27,13 +29,14 @@ def test_format_comes_from_the_content_not_the_name(make_image):
     assert clean.content.name == "picture.png"
 
 
-def png_header_only(width, height):
-    """A PNG whose header claims width x height pixels, with (almost) no pixel data behind it."""
+def png_header_only(width, height, *, color_type=2):
+    """A PNG whose header claims width x height pixels (RGB, or RGBA with color_type=6), with (almost)
+    no pixel data behind it."""
 
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", ihdr)
@@ -96,6 +99,95 @@ def test_applies_exif_orientation_to_the_pixels(make_image, fmt):
 
 
 def test_logo_is_shrunk_to_its_maximum_side(make_image):
-    clean = clean_upload(io.BytesIO(make_image("PNG", (600, 300))), name_hint="logo.png", max_side=256)
+    clean = clean_upload(io.BytesIO(make_image("PNG", (600, 300))), name_hint="logo.png", shrink_to=256)
     assert (clean.width, clean.height) == (256, 128)
     assert decoded(clean).size == (256, 128)
+
+
+# --- Bounds read from the header, before a pixel is decoded ----------------------------------------
+
+
+@pytest.mark.parametrize("case", list(OUT_OF_BOUNDS))
+def test_a_side_webp_cannot_store_is_refused_before_decoding(case):
+    data, message = out_of_bounds(case)
+    with decoding() as decoded_sizes, pytest.raises(ImageRejected) as excinfo:
+        clean_upload(io.BytesIO(data), name_hint="strip")
+    assert str(excinfo.value) == message
+    assert decoded_sizes == []
+
+
+@pytest.mark.parametrize(
+    ("size", "message"),
+    [
+        ((12_000, 1000), "The picture is 12000×1000 pixels, 12.0 times as wide as it is tall; "),
+        ((1000, 10_500), "The picture is 1000×10500 pixels, 10.5 times as tall as it is wide; "),
+    ],
+    ids=["wide", "tall"],
+)
+def test_a_strip_past_the_aspect_cap_is_refused_before_decoding(size, message):
+    with decoding() as decoded_sizes, pytest.raises(ImageRejected) as excinfo:
+        clean_upload(io.BytesIO(picture("L", size)), name_hint="strip")
+    assert str(excinfo.value) == message + "the longest side may be at most 10 times the shortest."
+    assert decoded_sizes == []
+
+
+def test_the_side_and_aspect_caps_are_the_settings(settings):
+    settings.NEWSAPP_MAX_IMAGE_SIDE = 99
+    with pytest.raises(ImageRejected, match=r"100×30 pixels; the longest side may be at most 99 px\."):
+        clean_upload(io.BytesIO(picture(size=(100, 30))))
+    settings.NEWSAPP_MAX_IMAGE_SIDE = 100
+    assert clean_upload(io.BytesIO(picture(size=(100, 30)))).width == 100
+    settings.NEWSAPP_MAX_IMAGE_ASPECT = 3
+    with pytest.raises(ImageRejected, match=r"3\.3 times as wide .* at most 3 times the shortest\."):
+        clean_upload(io.BytesIO(picture(size=(100, 30))))
+    settings.NEWSAPP_MAX_IMAGE_ASPECT = 3.4
+    assert clean_upload(io.BytesIO(picture(size=(100, 30)))).height == 30
+    assert clean_upload(io.BytesIO(picture(size=(30, 100)))).height == 100
+
+
+@pytest.mark.parametrize(
+    ("mode", "fmt", "per_pixel"),
+    [
+        ("L", "PNG", 1),
+        ("I;16", "PNG", 2),
+        ("RGB", "JPEG", 3),
+        ("RGBA", "PNG", 4),
+        ("CMYK", "JPEG", 4),
+        ("P", "PNG", 4),
+    ],
+    ids=["grey", "16-bit-grey", "rgb", "rgba", "cmyk", "palette-expanded-to-rgba"],
+)
+def test_the_decoding_budget_counts_bands_and_bytes_per_sample_from_the_header(
+    settings, mode, fmt, per_pixel
+):
+    data = picture(mode, (2000, 1000), fmt)
+    settings.NEWSAPP_MAX_IMAGE_DECODE_BYTES = 2000 * 1000 * per_pixel // 2
+    with decoding() as decoded_sizes, pytest.raises(ImageRejected) as excinfo:
+        clean_upload(io.BytesIO(data))
+    assert str(excinfo.value) == (
+        f"The picture is 2000×1000 pixels of {per_pixel} bytes each; decoding it would take "
+        f"{2 * per_pixel}.0 MB of memory, and the limit is {per_pixel}.0 MB."
+    )
+    assert decoded_sizes == []
+    settings.NEWSAPP_MAX_IMAGE_DECODE_BYTES = 2000 * 1000 * per_pixel
+    with decoding() as decoded_sizes:
+        assert clean_upload(io.BytesIO(data)).width == 2000
+    assert set(decoded_sizes) == {(2000, 1000)}  # decoded once it was within the budget
+
+
+def test_the_default_decoding_budget_takes_a_40_megapixel_photo_but_not_a_transparent_one():
+    # Headers alone: everything judged here is read before any pixel.
+    with decoding() as decoded_sizes, pytest.raises(ImageRejected) as excinfo:
+        clean_upload(io.BytesIO(png_header_only(7300, 5470, color_type=6)))  # RGBA
+    assert "7300×5470 pixels of 4 bytes each; decoding it would take 160 MB" in str(excinfo.value)
+    assert "the limit is 128 MB" in str(excinfo.value)
+    assert decoded_sizes == []
+    with decoding() as decoded_sizes, pytest.raises(ImageRejected, match="not a picture we can read"):
+        clean_upload(io.BytesIO(png_header_only(7300, 5470)))  # RGB, 120 MB: decoded, found truncated
+    assert set(decoded_sizes) == {(7300, 5470)}
+
+
+def test_a_picture_that_decodes_but_cannot_be_processed_is_refused_with_the_reason(make_image):
+    broken = mock.patch.object(ImageOps, "exif_transpose", side_effect=SyntaxError("broken EXIF block"))
+    with broken, pytest.raises(ImageRejected, match=r"could not be processed \(broken EXIF block\)"):
+        clean_upload(io.BytesIO(make_image("JPEG", (20, 10))))

@@ -17,7 +17,7 @@ class SourceForm(forms.ModelForm):
     """Fields come from SourceAdmin; this adds the logo checks."""
 
     def clean_logo(self):
-        return clean_image_field(self, "logo", max_side=images.LOGO_MAX)
+        return clean_image_field(self, "logo", shrink_to=images.LOGO_MAX)
 
     def clean_domain(self):
         return self.cleaned_data["domain"].strip().lower()
