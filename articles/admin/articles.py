@@ -108,16 +108,17 @@ class StatusFilter(admin.SimpleListFilter):
 
 @admin.register(Article)
 class ArticleAdmin(
+    PictureUploadsMixin,  # before HistoryAdminMixin: a save it refuses must record no revision
     HistoryAdminMixin,
     PreviewLinksMixin,
     CorrectionsAdminMixin,
     SchedulingAdminMixin,
     BalanceAdminMixin,
-    PictureUploadsMixin,
     ExportActionMixin,
     admin.ModelAdmin,
 ):
     form = ArticleForm
+    unsaved_note = "Nothing was saved: the story, its sources and its current picture are as they were."
     Media = NewsroomMedia
     formfield_overrides = {**PictureUploadsMixin.formfield_overrides, **TEXT_OVERRIDES}
     inlines = [ArticleSourceInline, BiasRatingInline]

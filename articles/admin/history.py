@@ -5,13 +5,11 @@
   any two can be compared, and an earlier one restored (as a new revision: nothing is deleted).
 - Optimistic locking: the edit form carries the story's lock number; a save from a form opened
   before someone else's save is refused, with the editor's input kept and a link to what changed.
-- A lead image that cannot be stored refuses the save cleanly: nothing written, no stray files.
+  (A lead image that cannot be stored refuses the save cleanly too: see pictures.PictureUploadsMixin.)
 
 reversion's VersionAdmin is not used as a base: its revert view writes the old rows raw, skipping
 the story's save steps (renditions, search vector, computed rating) and the Writer/Editor rules.
 """
-
-import logging
 
 import reversion
 from django import forms
@@ -26,14 +24,8 @@ from django.urls import path, reverse
 
 from .. import revision_diff, revision_restore, revisions
 
-logger = logging.getLogger(__name__)
-
 HISTORY_TEMPLATES = "admin/articles/article/"
 HISTORY_PER_PAGE = 20
-
-
-class ImageNotStored(Exception):
-    """The lead image could not be written to storage; the message is fit to show the editor."""
 
 
 class EditLockForm(forms.ModelForm):
@@ -45,9 +37,8 @@ class EditLockForm(forms.ModelForm):
 
     lock_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
 
-    # Set by HistoryAdminMixin.get_form: who is editing, and why a first attempt failed (if it did).
+    # Set by HistoryAdminMixin.get_form: who is editing.
     editor = None
-    save_failure = None
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -58,8 +49,6 @@ class EditLockForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if self.save_failure:
-            self.add_error("image" if "image" in self.fields else None, self.save_failure)
         if self.instance.pk is not None:
             self._check_lock(cleaned.get("lock_version"))
         return cleaned
@@ -141,37 +130,19 @@ class HistoryAdminMixin:
     # --- Saving through the edit form ---
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            with reversion.create_revision():
-                reversion.set_user(request.user)
-                return super().changeform_view(request, object_id, form_url, extra_context)
-        except ImageNotStored as exc:
-            # Everything was rolled back. Show the form again, bound to what the editor sent, with
-            # the reason: a second pass validates it afresh and stops at the error (no save).
-            request.article_save_failure = str(exc)
+        with reversion.create_revision():
+            reversion.set_user(request.user)
             return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
-        failure = getattr(request, "article_save_failure", None)
-        return type(form.__name__, (form,), {"editor": request.user, "save_failure": failure})
+        return type(form.__name__, (form,), {"editor": request.user})
 
     def save_model(self, request, obj, form, change):
-        uploading = bool(obj.image) and not obj.image._committed
         if change:
             locked = getattr(form, "locked_version", None)
             obj.lock_version = (obj.lock_version if locked is None else locked) + 1
-        try:
-            super().save_model(request, obj, form, change)
-        except OSError as exc:
-            logger.exception("Could not store the lead image of story %s", obj.pk or "(new)")
-            if uploading and obj.image._committed:
-                obj.image.storage.delete(obj.image.name)  # the new original; its renditions clean up
-            raise ImageNotStored(
-                f"The new picture could not be stored ({exc.strerror or exc}). Nothing was saved: the "
-                "story, its sources and its current picture are as they were. Choose the picture "
-                "again and save; if it fails again, tell the technical team."
-            ) from exc
+        super().save_model(request, obj, form, change)
 
     def log_addition(self, request, obj, message):
         entry = super().log_addition(request, obj, message)

@@ -41,6 +41,7 @@ class CategoryAdmin(admin.ModelAdmin):
 @admin.register(Source)
 class SourceAdmin(SourceLeanAutocompleteMixin, PictureUploadsMixin, admin.ModelAdmin):
     form = SourceForm
+    unsaved_note = "Nothing was saved: the outlet and its current logo are as they were."
     formfield_overrides = {**PictureUploadsMixin.formfield_overrides, **TEXT_OVERRIDES}
     Media = NewsroomMedia
     list_display = ["logo_thumb", "name", "domain", "bias", "citation_count"]
