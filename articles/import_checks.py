@@ -4,8 +4,6 @@ Every problem is collected with the item and the field it concerns, so one run l
 """
 
 import hashlib
-import json
-import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -36,6 +34,7 @@ class ImportFailed(Exception):
 
 @dataclass
 class SourcePlan:
+    label: str
     domain: str
     values: dict[str, Any]
     logo: images.CleanImage | None
@@ -59,9 +58,15 @@ class _Errors:
         self.items.append(f"{where}: {message}")
 
 
-def _label(kind: str, index: int, item: Any, key: str) -> str:
+def printable(value: str) -> str:
+    """The string as it can be printed: a lone surrogate (no text, but valid JSON) as its escape."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def item_label(kind: str, index: int, item: Any, key: str) -> str:
     name = item.get(key) if isinstance(item, dict) else None
     if isinstance(name, str) and name.strip():
+        name = printable(name)
         short = name if len(name) <= 60 else f"{name[:57]}…"
         return f'{kind}[{index}] "{short}"'
     return f"{kind}[{index}]"
@@ -173,7 +178,7 @@ def _unknown_keys(errors, where, item, allowed):
 def _validate_sources(errors, raw, base_dir, trusted) -> list[SourcePlan]:
     plans, seen = [], set()
     for i, item in enumerate(raw):
-        where = _label("sources", i, item, "domain")
+        where = item_label("sources", i, item, "domain")
         if not isinstance(item, dict):
             errors.add(where, "must be an object")
             continue
@@ -204,7 +209,7 @@ def _validate_sources(errors, raw, base_dir, trusted) -> list[SourcePlan]:
         values = {"name": name, "homepage": homepage, "bias": bias, "description": description}
         if slug:
             values["slug"] = slug
-        plans.append(SourcePlan(domain, values, logo))
+        plans.append(SourcePlan(where, domain, values, logo))
     return plans
 
 
@@ -233,7 +238,7 @@ def _position(errors, where, cite, default: int) -> int:
 def _validate_articles(errors, raw, base_dir, known_domains, sections, trusted) -> list[ArticlePlan]:
     plans, seen_slugs, seen_keys = [], set(), set()
     for i, item in enumerate(raw):
-        where = _label("articles", i, item, "title")
+        where = item_label("articles", i, item, "title")
         if not isinstance(item, dict):
             errors.add(where, "must be an object")
             continue
@@ -318,23 +323,6 @@ def _validate_articles(errors, raw, base_dir, known_domains, sections, trusted) 
         }
         plans.append(ArticlePlan(where, slug, values, image, bias, citations))
     return plans
-
-
-def load_document(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ImportFailed([f"{path}: file not found"]) from None
-    except UnicodeDecodeError as exc:
-        raise ImportFailed([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
-    except OSError as exc:
-        raise ImportFailed([f"{path}: cannot be read ({exc.strerror})"]) from None
-    try:
-        return json.loads(text, parse_constant=lambda c: math.nan)
-    except json.JSONDecodeError as exc:
-        raise ImportFailed(
-            [f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]
-        ) from None
 
 
 def _reporting(

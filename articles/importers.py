@@ -6,6 +6,7 @@ and a row is written only when something in it differs.
 """
 
 from collections.abc import Callable
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -15,13 +16,8 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from . import images
-from .import_checks import (
-    ArticlePlan,
-    ImportFailed,
-    SourcePlan,
-    load_document,
-    validate,
-)
+from .import_checks import ArticlePlan, ImportFailed, SourcePlan, validate
+from .import_document import load_document
 from .models import Article, ArticleSource, BiasRating, Source
 from .revisions import article_recorded
 from .search import search_vector_refresh
@@ -60,6 +56,20 @@ def _same_file(field_file, content) -> bool:
         content.seek(0)
 
 
+@contextmanager
+def _storing(where: str, field_name: str):
+    """A picture written in the block that cannot be stored, or made into sizes, is a problem of its
+    item and field like any other (the import then writes nothing), not a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        problem = f"the picture could not be stored ({exc.strerror or exc})"
+        raise ImportFailed([f"{where}: field '{field_name}': {problem}"]) from exc
+    except images.RenditionFailed as exc:
+        problem = f"the sizes readers see could not be made of the picture ({exc})"
+        raise ImportFailed([f"{where}: field '{field_name}': {problem}"]) from exc
+
+
 def _unique_slug(model, base: str, taken: set[str], max_length: int) -> str:
     base = (slugify(base)[:max_length].strip("-")) or "story"
     candidate, n = base, 2
@@ -89,10 +99,11 @@ class _Applier:
                 changed = True
         return changed
 
-    def _attach(self, field_file, clean: images.CleanImage | None) -> bool:
+    def _attach(self, where: str, field_file, clean: images.CleanImage | None) -> bool:
         if clean is None or _same_file(field_file, clean.content):
             return False
-        field_file.save(clean.content.name, clean.content, save=False)
+        with _storing(where, field_file.field.name):
+            field_file.save(clean.content.name, clean.content, save=False)
         self.written_files.append(field_file.name)
         return True
 
@@ -108,10 +119,12 @@ class _Applier:
                     source.slug = _unique_slug(Source, plan.values["name"], self.slugs_taken, 120)
             lean_before = source.bias
             changed = self._assign_changes(source, plan.values)
-            changed = self._attach(source.logo, plan.logo) or changed
+            new_logo = self._attach(plan.label, source.logo, plan.logo)
+            changed = new_logo or changed
             if kind == "created" or changed:
                 source.full_clean()
-                source.save()
+                with _storing(plan.label, "logo") if new_logo else nullcontext():
+                    source.save()
                 self.written_files.extend(v for k, v in source.logo_small.items() if k in ("png", "webp"))
                 self.result.__dict__[kind]["sources"] += 1
                 if kind == "updated":
@@ -150,10 +163,12 @@ class _Applier:
             article = Article(slug=plan.slug or _unique_slug(Article, plan.values["title"], set(), 200))
         was_live = kind == "updated" and article.is_published()
         changed = self._assign_changes(article, plan.values)
-        changed = self._attach(article.image, plan.image) or changed
+        new_image = self._attach(plan.label, article.image, plan.image)
+        changed = new_image or changed
         if kind == "created" or changed:
             article.full_clean(exclude=["image"])
-            article.save()
+            with _storing(plan.label, "image") if new_image else nullcontext():
+                article.save()
             self.written_files.extend(images.rendition_files(article.renditions))
         citations_changed = self._citations(article, plan.citations)
         if citations_changed:
