@@ -30,7 +30,8 @@ from articles.search import search_vector_refresh
 
 DEMO_FILE = Path(__file__).resolve().parents[2] / "demo" / "newsroom.json"
 # The moment the demo file's dates are written as of: stories dated before it are live, after it
-# scheduled. Loading moves every date by the whole hours from then to now (see date_shift).
+# scheduled. Loading moves every date by the whole days from then to now (see date_shift), keeping
+# each story's time of day: the newest went live 1 to 25 hours ago, the one before it within 48 hours.
 DEMO_FILE_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 SUBJECTS = {
@@ -85,7 +86,7 @@ SENTENCES = [
 def date_shift(document, *, now: datetime) -> timedelta:
     """How far to move the demo file's dates: as far as an earlier load moved them (the shift most of
     the loaded stories show, whatever an editor changed since), so that loading again changes
-    nothing; on a first load, the whole hours from DEMO_FILE_NOW to `now`."""
+    nothing; on a first load, the whole days from DEMO_FILE_NOW to `now`."""
     dated = {
         story["slug"]: datetime.fromisoformat(story["published_at"])
         for story in document["articles"]
@@ -97,7 +98,7 @@ def date_shift(document, *, now: datetime) -> timedelta:
     shifts = Counter(published_at - dated[slug] for slug, published_at in loaded)
     if shifts:
         return shifts.most_common(1)[0][0]
-    return timedelta(hours=(now - DEMO_FILE_NOW) // timedelta(hours=1))
+    return timedelta(days=(now - DEMO_FILE_NOW) // timedelta(days=1))
 
 
 class Command(BaseCommand):
