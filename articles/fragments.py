@@ -11,7 +11,8 @@ import threading
 from django.conf import settings
 from django.core.cache import cache
 
-from .pagecache import VERSION_KEY, content_version, seconds_until_next_publish
+from .content_version import VERSION_KEY, content_version
+from .pagecache import seconds_until_next_publish
 
 RELATED_KEY = "related:{pk}:{version}"
 TIMEOUT = 600

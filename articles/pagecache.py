@@ -2,12 +2,18 @@
 
 A hit costs one cache round trip (the content version; the page too unless this worker keeps a
 copy of it) and runs no SQL and no template.
-Every content change bumps one version number after its transaction commits (articles.signals),
-so every app server sharing the cache serves the new page at once. A stored page also expires when
-the next scheduled story is due, so scheduled stories appear on time without any background job.
+Every content change bumps the content version (articles.content_version), so every app server
+sharing the cache serves the new page at once. A stored page also expires when the next scheduled
+story is due, so scheduled stories appear on time without any background job.
 
-Never cached: requests carrying a session cookie (staff, editors), anything under the admin, search,
-non-GET requests, responses that set a cookie, and anything but a 200.
+Never cached: requests from a signed-in session (staff, editors), anything under the admin, search,
+non-GET requests, responses that set a cookie, and anything but a 200. A session cookie alone does
+not count as signed in: anyone can send `sessionid=x`, and if that skipped the cache, anyone could
+switch it off. Sessions this site issued carry a signed companion cookie (SIGNED_IN_COOKIE), checked
+without any I/O.
+
+When the cache is unreachable it answers as empty (newsapp.redis_cache): every page is rendered
+from the database and nothing is stored.
 """
 
 import hashlib
@@ -17,44 +23,36 @@ from collections import OrderedDict
 from datetime import datetime
 
 from django.conf import settings
+from django.core import signing
 from django.core.cache import cache
+from django.db import DatabaseError
 from django.http import HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.csp import CSP, build_policy
 from django.utils.http import http_date
 
-VERSION_KEY = "content:version"
+from .content_version import VERSION_KEY, bump_content_version, content_version
+
+__all__ = ["AnonymousPageCacheMiddleware", "bump_content_version", "content_version"]
+
 NEXT_PUBLISH_KEY = "content:next-publish:{version}"
 PAGE_KEY = "{host}:{path}?{query}"
 CACHEABLE_VIEWS = frozenset({
     "articles:home", "articles:section", "articles:article", "articles:source",
     "articles:feed_rss", "articles:feed_atom", "articles:section_feed_rss", "articles:section_feed_atom",
     "articles:sitemap_index", "articles:sitemap", "articles:sitemap_month", "articles:news_sitemap",
-    "articles:robots",
 })  # fmt: skip
 # Query parameters a cached page may depend on; any others (utm_source, ...) are left out of the key.
 KEPT_PARAMS = ("page", "p", "before")
 STORED_HEADERS = ("Content-Type", "Content-Language", "X-Robots-Tag", "Location")
 NO_SCHEDULED = "none"
-
-
-def content_version() -> int:
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        # Start from the clock so a flushed cache never reuses an old number.
-        version = int(time.time() * 1000)
-        if not cache.add(VERSION_KEY, version, timeout=None):
-            version = cache.get(VERSION_KEY, version)
-    return version
-
-
-def bump_content_version() -> None:
-    """Invalidate every cached page on every server (called after a content change commits)."""
-    try:
-        cache.incr(VERSION_KEY)
-    except ValueError:  # not set yet (or evicted): start a new one
-        cache.set(VERSION_KEY, int(time.time() * 1000), timeout=None)
+# Set beside the session cookie whenever it is set; its value is the session key's digest, signed.
+SIGNED_IN_COOKIE = "signedin"
+_SIGNED_IN_SALT = "newsapp.pagecache.signed-in"
+# The CSP header's name as a plain str: runserver's WSGI server refuses any other type (CSP's
+# members are a StrEnum).
+_CSP_HEADER = str(CSP.HEADER_ENFORCE)
 
 
 def seconds_until_next_publish(version: int) -> float | None:
@@ -72,7 +70,7 @@ def seconds_until_next_publish(version: int) -> float | None:
             .first()
         )
         stamp = when.timestamp() if when else NO_SCHEDULED
-        cache.set(key, stamp, timeout=settings.NEWSAPP_PAGE_CACHE_SECONDS)
+        cache.set(key, stamp, timeout=max(1, settings.NEWSAPP_PAGE_CACHE_SECONDS))
     return None if stamp == NO_SCHEDULED else max(0.0, stamp - now)
 
 
@@ -95,8 +93,50 @@ def _view_name(path: str) -> str | None:
     return name
 
 
+def _session_digest(session_key: str) -> str:
+    return hashlib.blake2b(session_key.encode(), digest_size=16).hexdigest()
+
+
+def signed_in_value(session_key: str) -> str:
+    """The SIGNED_IN_COOKIE value that goes with this session key."""
+    return signing.TimestampSigner(salt=_SIGNED_IN_SALT).sign(_session_digest(session_key))
+
+
+def signed_in(request) -> bool:
+    """Whether the request comes from a session this site issued (and has not expired): the
+    session cookie with its signed companion. A made-up or expired cookie is a reader like any other."""
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    marker = request.COOKIES.get(SIGNED_IN_COOKIE)
+    if not session_key or not marker:
+        return False
+    try:
+        digest = signing.TimestampSigner(salt=_SIGNED_IN_SALT).unsign(
+            marker, max_age=settings.SESSION_COOKIE_AGE
+        )
+    except signing.BadSignature:
+        return False
+    return digest == _session_digest(session_key)
+
+
+def _follow_session_cookie(response) -> None:
+    """Set or delete the signed companion wherever the session middleware set or deleted the
+    session cookie (this middleware sits outside it, so it sees that cookie on the way out)."""
+    morsel = response.cookies.get(settings.SESSION_COOKIE_NAME)
+    if morsel is None:
+        return
+    if not morsel.value or morsel["max-age"] == 0:
+        response.delete_cookie(
+            SIGNED_IN_COOKIE, path=settings.SESSION_COOKIE_PATH, domain=settings.SESSION_COOKIE_DOMAIN
+        )
+        return
+    response.set_cookie(SIGNED_IN_COOKIE, signed_in_value(morsel.value))
+    companion = response.cookies[SIGNED_IN_COOKIE]
+    for attribute in ("expires", "max-age", "path", "domain", "secure", "httponly", "samesite"):
+        companion[attribute] = morsel[attribute]  # lives and dies with the session cookie
+
+
 def _cacheable_request(request) -> bool:
-    if request.method not in ("GET", "HEAD") or settings.SESSION_COOKIE_NAME in request.COOKIES:
+    if request.method not in ("GET", "HEAD") or signed_in(request):
         return False
     return _view_name(request.path_info) in CACHEABLE_VIEWS
 
@@ -183,6 +223,7 @@ class AnonymousPageCacheMiddleware:
     def __call__(self, request):
         if not settings.NEWSAPP_PAGE_CACHE_SECONDS or not _cacheable_request(request):
             response = self.get_response(request)
+            _follow_session_cookie(response)
             if settings.SESSION_COOKIE_NAME in request.COOKIES and not response.has_header("Cache-Control"):
                 # A signed-in editor's copy of a page must never be kept by a shared cache.
                 patch_cache_control(response, private=True)
@@ -191,12 +232,12 @@ class AnonymousPageCacheMiddleware:
         local = _local.get(cache.make_key(key))
         if local is not None:
             # This worker has the page already: ask the shared cache only whether it is still current.
-            version = cache.get(VERSION_KEY) or content_version()
+            version = content_version()
             entry = local if _current(local, version) else cache.get(key)
         else:
             # One round trip for both: the page as stored, and the content version it must match.
             found = cache.get_many([VERSION_KEY, key])
-            version = found.get(VERSION_KEY) or content_version()
+            version = content_version(found.get(VERSION_KEY))
             entry = found.get(key)
         if _current(entry, version):
             if entry is not local:
@@ -204,7 +245,7 @@ class AnonymousPageCacheMiddleware:
             _, status, headers, content, etag, stamp, _ = entry
             response = HttpResponse(content, status=status, headers=headers)
             if policy := _csp_header():  # the CSP middleware leaves a header it finds alone
-                response.headers[CSP.HEADER_ENFORCE] = policy
+                response.headers[_CSP_HEADER] = policy
             _public_headers(response, etag, stamp, entry[-1])
             response.headers["X-Page-Cache"] = "hit"
             return get_conditional_response(request, etag=etag, last_modified=int(stamp), response=response)
@@ -219,7 +260,10 @@ class AnonymousPageCacheMiddleware:
         etag = f'"{hashlib.blake2b(content, digest_size=16).hexdigest()}"'
         stamp = time.time()
         ttl = settings.NEWSAPP_PAGE_CACHE_SECONDS
-        due = seconds_until_next_publish(version)
+        try:
+            due = seconds_until_next_publish(version)
+        except DatabaseError:  # gone since the page was rendered: serve it, keep nothing
+            due = 0.0
         if due is not None:
             ttl = min(ttl, due)
         if ttl >= 1:

@@ -16,7 +16,7 @@ from django.core.exceptions import BadRequest
 from django.db.models import Q
 from django.http import Http404
 
-from .pagecache import content_version
+from .content_version import content_version
 
 PAGE_SIZE = 20
 MAX_NUMBERED_PAGE = 25  # OFFSET never above 480 rows

@@ -5,13 +5,16 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.templatetags.static import static
 
+from .paging import MAX_PAGE_DIGITS
+
 
 def canonical_url(request) -> str:
     """The page's own address: no query string, except a page number past the first."""
     url = request.build_absolute_uri(request.path)
     page = request.GET.get("page", "").strip()
-    # isascii: "²" and "١٢" are digits to Python but not page numbers (int() would raise).
-    if page.isascii() and page.isdigit() and int(page) > 1:
+    # isascii: "²" and "١٢" are digits to Python but not page numbers (int() would raise), nor is
+    # a number too long to be one (int() refuses over 4,300 digits).
+    if page.isascii() and page.isdigit() and len(page) <= MAX_PAGE_DIGITS and int(page) > 1:
         url = f"{url}?page={int(page)}"
     return url
 

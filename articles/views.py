@@ -195,7 +195,3 @@ def search(request):
             )
     return render(request, "articles/search.html", context)
 
-
-def bad_request(request, exception):
-    """400 page with the site's navigation and the reason, in plain words."""
-    return render(request, "400.html", {"reason": str(exception) if exception else ""}, status=400)

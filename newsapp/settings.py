@@ -96,7 +96,16 @@ CACHES = {
 }
 CACHES["default"].setdefault("KEY_PREFIX", env.str("CACHE_KEY_PREFIX", default="newsapp"))
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    CACHES["default"]["BACKEND"] = "newsapp.redis_cache.RedisCache"  # one client per pool (see there)
+    # Fails open (a miss, never an error) and shares one client per pool: see newsapp/redis_cache.py.
+    CACHES["default"]["BACKEND"] = "newsapp.redis_cache.RedisCache"
+    # A frozen or unreachable Redis costs one request this long; then the breaker skips it for
+    # NEWSAPP_CACHE_COOLDOWN seconds at a time.
+    _cache_timeout = env.float("NEWSAPP_CACHE_TIMEOUT", default=0.25)
+    CACHES["default"].setdefault("OPTIONS", {}).update({
+        "socket_timeout": _cache_timeout,
+        "socket_connect_timeout": _cache_timeout,
+        "cooldown": env.float("NEWSAPP_CACHE_COOLDOWN", default=5.0),
+    })  # fmt: skip
 # Anonymous readers' pages are kept whole in that cache for up to this long (0 turns it off);
 # any content change replaces them at once.
 # With the per-process local-memory cache, several workers would each keep their own copy and serve
@@ -108,6 +117,13 @@ NEWSAPP_PAGE_CACHE_SECONDS = env.int(
 # Pieces of pages (the navigation, an article's related stories) kept per content version: safe
 # whenever every worker sees the same version, so on by the same rule as the page cache.
 NEWSAPP_FRAGMENT_CACHE = env.bool("NEWSAPP_FRAGMENT_CACHE", default=_SHARED_CACHE or DEBUG)
+# Seconds between reads of the database's content version by each process: how soon a change made
+# while the cache was unreachable, or by a process with a cache of its own, reaches every page
+# (articles/content_version.py). 0 reads it on every request: the development server does, so an
+# import or a shell beside it shows on the next page load.
+NEWSAPP_CONTENT_VERSION_CHECK = env.float(
+    "NEWSAPP_CONTENT_VERSION_CHECK", default=1.0 if _SHARED_CACHE or not DEBUG else 0.0
+)
 # What browsers and CDNs are told about those pages: short, with a little grace while revalidating.
 NEWSAPP_PUBLIC_CACHE_CONTROL = {"public": True, "max_age": 30, "s_maxage": 60, "stale_while_revalidate": 30}
 

@@ -9,7 +9,10 @@ admin.site.site_header = "newsapp newsroom"
 admin.site.site_title = "newsapp newsroom"
 admin.site.index_title = "Newsroom"
 
-handler400 = "articles.views.bad_request"
+handler400 = "newsapp.errors.bad_request"
+handler403 = "newsapp.errors.permission_denied"
+handler404 = "newsapp.errors.page_not_found"
+handler500 = "newsapp.errors.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -1,9 +1,13 @@
+import time
 import uuid
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.test import Client
 
+from articles.content_version import cache_generation, stored
+from articles.pagecache import SIGNED_IN_COOKIE, signed_in_value
 from tests.factories import image_bytes
 
 
@@ -19,6 +23,14 @@ def isolated_cache(settings):
     """A key prefix of its own per test: no page cached by one test is served in another, and
     parallel workers sharing one Redis never see (or flush) each other's keys."""
     settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
+
+
+@pytest.fixture(autouse=True)
+def pinned_content_version(settings):
+    """The database's content version counts as just read and is not read again (so query counts
+    stay exact, whatever a frozen clock says); tests/test_content_version.py sets the interval."""
+    settings.NEWSAPP_CONTENT_VERSION_CHECK = float("inf")
+    stored.read_at, stored.retry_at, stored.generation = time.monotonic(), 0.0, cache_generation()
 
 
 @pytest.fixture
@@ -55,9 +67,11 @@ def staff_user(django_user_model, username, group, **names):
 
 
 def signed_in_client(user) -> Client:
-    """A test client of its own, logged in as `user` now."""
+    """A test client of its own, logged in as `user` now, with the cookies a real sign-in sets."""
     client = Client()
     client.force_login(user)
+    session_key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    client.cookies[SIGNED_IN_COOKIE] = signed_in_value(session_key)
     return client
 
 

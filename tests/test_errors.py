@@ -1,6 +1,7 @@
 """The friendly error pages: a crash shows our 500 page (no traceback, no internals)."""
 
 import pytest
+from django.db import OperationalError
 from django.test import Client
 from django.urls import reverse
 
@@ -24,3 +25,84 @@ def test_a_crash_shows_the_friendly_500_page(monkeypatch, settings):
     html = response.content.decode()
     assert "Something went wrong on our side" in html
     assert "secret detail" not in html and "Traceback" not in html
+
+
+# --- Error pages never touch the host, the query string, the database or the cache ----------------
+
+
+def broken_database(monkeypatch):
+    """Every new query fails as it does when PostgreSQL is down (or SQLite's file is locked)."""
+    from django.db.backends.utils import CursorWrapper
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("connection to server at 10.0.0.9 failed: Connection refused")
+
+    monkeypatch.setattr(CursorWrapper, "execute", refuse)
+    monkeypatch.setattr(CursorWrapper, "executemany", refuse)
+
+
+@pytest.mark.parametrize("path", ["/", "/world/", "/no-such-section/", "/admin/", "/feed/", "/robots.txt"])
+def test_a_host_we_do_not_serve_gets_a_400_page_on_every_url(path, settings, caplog):
+    settings.ALLOWED_HOSTS = ["news.example.org"]
+    client = Client(raise_request_exception=False)
+    response = client.get(path, headers={"host": "evil.example.com"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "This site does not answer to that host name." in html
+    assert "ALLOWED_HOSTS" not in html and "evil.example.com" not in html
+
+
+def test_too_many_query_parameters_get_a_400_page(settings):
+    client = Client(raise_request_exception=False)
+    query = "&".join(f"f{n}=1" for n in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+    for path in ("/", "/world/", "/search/", "/admin/login/"):
+        response = client.get(f"{path}?{query}")
+        assert response.status_code == 400, path
+        assert "more fields than any page of ours sends" in response.content.decode()
+    response = client.post("/admin/login/", data=query, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("digits", [8, 4301, 10_000])
+def test_a_page_number_too_long_to_be_one_is_a_400(digits, client):
+    page = "9" * digits
+    for path in ("/", "/world/", "/search/?q=harbour&"):
+        joiner = "" if path.endswith("&") else "?"
+        response = Client(raise_request_exception=False).get(f"{path}{joiner}page={page}")
+        assert response.status_code == 400, (path, digits)
+
+
+def test_error_pages_render_without_the_database(monkeypatch):
+    broken_database(monkeypatch)
+    client = Client(raise_request_exception=False)
+    for path, status in (("/", 503), ("/world/", 503), ("/admin/", 302), ("/robots.txt", 200)):
+        response = client.get(path)
+        assert response.status_code == status, path
+    response = client.get("/")
+    assert response["Retry-After"] == "30"
+    assert "back in a moment" in response.content.decode()
+    assert "no-cache" in response["Cache-Control"] or "no-store" in response["Cache-Control"]
+
+
+def test_a_crash_with_the_database_down_is_a_503_not_a_500(monkeypatch):
+    broken_database(monkeypatch)
+    response = Client(raise_request_exception=False).get("/sources/anything/")
+    assert response.status_code == 503
+    assert response["Retry-After"].isdigit()
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 500, 503])
+def test_each_error_page_renders_with_no_request_at_all(status, django_assert_num_queries):
+    from newsapp import errors
+
+    handlers = {
+        400: lambda: errors.bad_request(None, None),
+        403: lambda: errors.permission_denied(None, None),
+        404: lambda: errors.page_not_found(None, None),
+        500: lambda: errors.render_error("500.html", 500),
+        503: lambda: errors.service_unavailable(),
+    }
+    with django_assert_num_queries(0):
+        response = handlers[status]()
+    assert response.status_code == status
+    assert b"<h1>" in response.content

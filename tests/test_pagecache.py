@@ -8,7 +8,7 @@ from django.utils import timezone
 from freezegun import freeze_time
 
 from articles.models import Article
-from articles.pagecache import bump_content_version
+from articles.pagecache import SIGNED_IN_COOKIE, bump_content_version, signed_in_value
 from tests.factories import ArticleFactory, CategoryFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,6 @@ def page_urls(story):
         story.get_absolute_url(),
         reverse("articles:feed_rss"),
         reverse("articles:sitemap_index"),
-        reverse("articles:robots"),
     ]
 
 
@@ -144,3 +143,67 @@ def test_a_change_made_on_another_server_reaches_this_worker_at_once(client, sto
     response = client.get(url)
     assert response["X-Page-Cache"] == "miss"
     assert b"Edited elsewhere" in response.content
+
+
+# --- Only sessions this site issued skip the cache -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cookies",
+    [
+        {"sessionid": "x"},
+        {"sessionid": "0123456789abcdefghijklmnopqrstuv"},
+        {"sessionid": "abc", "signedin": "forged:1vX:abc"},
+        {"signedin": "anything"},
+    ],
+    ids=["made-up", "well-formed-made-up", "forged-companion", "companion-alone"],
+)
+def test_a_made_up_session_cookie_is_served_from_the_cache(client, story, cookies, django_assert_num_queries):
+    url = story.get_absolute_url()
+    assert client.get(url)["X-Page-Cache"] == "miss"
+    for name, value in cookies.items():
+        client.cookies[name] = value
+    with django_assert_num_queries(0):
+        assert client.get(url)["X-Page-Cache"] == "hit"
+
+
+def test_a_real_sign_in_sets_the_companion_and_skips_the_cache(client, editor, story):
+    editor.set_password("a long pass phrase for tests")
+    editor.save()
+    client.get(story.get_absolute_url())
+    response = client.post(
+        reverse("admin:login"), {"username": "editor", "password": "a long pass phrase for tests"}
+    )
+    assert response.status_code == 302
+    companion = response.cookies[SIGNED_IN_COOKIE]
+    session = response.cookies["sessionid"]
+    assert companion.value and companion["httponly"]
+    assert companion["max-age"] == session["max-age"] and companion["samesite"] == session["samesite"]
+    assert "X-Page-Cache" not in client.get(story.get_absolute_url())
+    # Signing out deletes both: the same browser is a reader again.
+    response = client.post(reverse("admin:logout"))
+    assert response.cookies[SIGNED_IN_COOKIE].value == ""
+    assert client.get(story.get_absolute_url())["X-Page-Cache"] == "hit"
+
+
+def test_a_companion_of_another_session_or_an_expired_one_does_not_count(client, story, settings):
+    url = story.get_absolute_url()
+    client.get(url)
+    client.cookies["sessionid"] = "a" * 32
+    client.cookies[SIGNED_IN_COOKIE] = signed_in_value("b" * 32)
+    assert client.get(url)["X-Page-Cache"] == "hit"
+    client.cookies[SIGNED_IN_COOKIE] = signed_in_value("a" * 32)
+    assert "X-Page-Cache" not in client.get(url)
+    assert signed_in_request(client)
+    with freeze_time(timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE + 60)):
+        assert not signed_in_request(client)
+
+
+def signed_in_request(client):
+    from django.test import RequestFactory
+
+    from articles.pagecache import signed_in
+
+    request = RequestFactory().get("/")
+    request.COOKIES = {name: morsel.value for name, morsel in client.cookies.items()}
+    return signed_in(request)

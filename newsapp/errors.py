@@ -1,0 +1,82 @@
+"""The error pages (400, 403, 404, 500, 503), for every app, the admin included.
+
+They are rendered from their templates alone, with the site's name and a reason in plain words:
+no context processors, so nothing touches the request's host (a forged Host header is what the 400
+page answers), its query string or body (too many fields), the database or the cache (either may
+be what failed). A page that needs the database while it is unreachable gets the 503 page with
+Retry-After instead of a 500.
+"""
+
+import logging
+import sys
+
+from django.conf import settings
+from django.core.exceptions import (
+    BadRequest,
+    DisallowedHost,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse
+from django.template import loader
+from django.utils.cache import add_never_cache_headers
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 30
+# What a reader is told for the suspicious requests Django refuses (its own messages are written
+# for developers, and DisallowedHost's names the setting to change).
+_REASONS = (
+    (DisallowedHost, "This site does not answer to that host name."),
+    (TooManyFieldsSent, "The request carries more fields than any page of ours sends."),
+    (TooManyFilesSent, "The request carries more files than any page of ours sends."),
+    (RequestDataTooBig, "The request is larger than any page of ours sends."),
+)
+# Errors meaning the database cannot be reached right now (refused, reset, timed out, locked).
+UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+def render_error(template: str, status: int, **context) -> HttpResponse:
+    html = loader.get_template(template).render({"site_name": settings.NEWSAPP_SITE_NAME, **context})
+    response = HttpResponse(html, status=status, content_type="text/html; charset=utf-8")
+    add_never_cache_headers(response)  # an error is an answer for now, not for a shared cache
+    return response
+
+
+def _reason(exception) -> str:
+    for kind, reason in _REASONS:
+        if isinstance(exception, kind):
+            return reason
+    # Our own BadRequest messages are written for readers; other refusals stay generic.
+    if type(exception) is BadRequest and exception.args:
+        return str(exception)
+    return ""
+
+
+def bad_request(request, exception=None):
+    return render_error("400.html", 400, reason=_reason(exception))
+
+
+def permission_denied(request, exception=None):
+    return render_error("403.html", 403)
+
+
+def page_not_found(request, exception=None):
+    return render_error("404.html", 404)
+
+
+def service_unavailable(retry_after: int = RETRY_AFTER_SECONDS) -> HttpResponse:
+    response = render_error("503.html", 503, retry_after=retry_after)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def server_error(request):
+    """500, or 503 when what failed is the database being out of reach (Django calls this while
+    handling the exception, so it is still at hand)."""
+    if isinstance(sys.exception(), UNAVAILABLE):
+        logger.warning("database unavailable: answered %s with 503", request.path)
+        return service_unavailable()
+    return render_error("500.html", 500)
