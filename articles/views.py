@@ -1,19 +1,18 @@
 """Public pages. Every query goes through Article.objects.published(); counts stay fixed per page."""
 
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
-from . import fragments, listings, seo
+from . import fragments, listings, search_page, seo
 from . import search as search_backend
 from .cards import render_cards
 from .context_processors import nav_sections
 from .models import Article, ArticleSource, Category, Source
-from .paging import PAGE_SIZE, Page, page_number, paginate, url_with
+from .paging import page_number, paginate
 
 HOME_LATEST = 12
 HOME_PER_SECTION = 4
@@ -164,34 +163,24 @@ def source(request, slug):
 
 @require_safe
 def search(request):
-    raw = request.GET.get("q", "")
     meta = seo.page_meta(
         request, title="Search", description="Search every published story by its words and its sources."
     )
     try:
-        query = search_backend.clean_query(raw)
+        typed = search_backend.clean_query(request.GET.get("q", ""))
     except search_backend.QueryRejected as exc:
         context = {"query": "", "error": str(exc), "meta": meta}
         return render(request, "articles/search.html", context, status=400)
-    context = {"query": query, "page": None, "results": [], "meta": meta}
-    if query:
-        number = page_number(request)
-        paginator = Paginator(search_backend.search(query), PAGE_SIZE)
-        if number > paginator.num_pages:
-            context.update(past_end=number, last_page=paginator.num_pages, count=paginator.count)
-        else:
-            found = paginator.page(number)
-            page = Page(
-                list(found.object_list),
-                number,
-                paginator.num_pages,
-                url_with(request, page=number - 1) if found.has_previous() else None,
-                url_with(request, page=number + 1) if found.has_next() else None,
-            )
-            context.update(
-                page=page,
-                count=paginator.count,
-                results=[(story, search_backend.snippet(story, query)) for story in page.object_list],
-            )
-    return render(request, "articles/search.html", context)
-
+    query = search_backend.parse_query(typed)
+    if not query:  # nothing typed, or only operators and punctuation ("!!", "---")
+        context = {"query": typed, "no_words": bool(typed), "meta": meta}
+        return render(request, "articles/search.html", context)
+    number = page_number(request)
+    key = search_page.cache_key(request, query, number)  # None: not kept (signed in, cache off)
+    if key and (cached := search_page.cached(key)) is not None:
+        return cached
+    context = {"query": str(query), "meta": meta, **search_page.results(query, number)}
+    response = render(request, "articles/search.html", context)
+    if key:
+        search_page.keep(key, response)
+    return response
