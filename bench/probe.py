@@ -60,7 +60,9 @@ def queries(urls: list[str], budget: float = 0.25, most: int = 50) -> dict:
                 {
                     "status": response.status_code,
                     "queries": len(captured.captured_queries),
-                    "page_cache": response.headers.get("X-Page-Cache"),
+                    # Search results pages are kept by the search view itself (X-Search-Cache).
+                    "page_cache": response.headers.get("X-Page-Cache")
+                    or response.headers.get("X-Search-Cache"),
                 }
             )
         first, second = answers
