@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.decorators.http import require_safe
 
+from accounts.throttle import limit_wrong_guesses
+
 from . import services
 from .cards import render_cards
 from .models import Article, PreviewLink
@@ -127,10 +129,12 @@ def _unavailable(request, status: int) -> TemplateResponse:
 
 
 @require_safe
+@limit_wrong_guesses
 def shared_preview(request, token: str):
     """The preview behind a share link, for someone without a login.
 
-    Tampered, malformed or unknown tokens get a 404 that says nothing more. An expired or revoked
+    Tampered, malformed or unknown tokens get a 404 that says nothing more, and count as a wrong
+    guess against the client's address: past the limit, 429 (accounts.throttle). An expired or revoked
     link answers 410 Gone: only someone holding a genuine link can see that answer, and it tells
     them to ask for a new link rather than to check the address. Once the story is live, the link
     leads to its public page.

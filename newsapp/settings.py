@@ -32,7 +32,8 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with the two-factor step in front of it (accounts/admin_site.py).
+    "accounts.apps.NewsroomAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -43,11 +44,17 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "django.contrib.postgres",
     "reversion",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "articles",
+    "accounts",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "newsapp.security.ResourcePolicyMiddleware",  # outside whitenoise, so static files get it too
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -58,7 +65,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: marks the session's user verified once a code was checked in it.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Last: turns an answer to a locked-out attempt into 429 (accounts.throttle.lockout_response).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "newsapp.urls"
@@ -180,19 +191,23 @@ NEWSAPP_AI_NOTE = env.str("NEWSAPP_AI_NOTE", default="") or (
     "Please check the details against the sources listed above."
 )
 
-# A strict policy: no inline script or style anywhere on the site.
+# A strict policy: nothing is allowed unless listed (default-src 'none'), and what is listed comes from
+# this site only: no inline script or style anywhere, no fonts, frames, plugins or media.
 SECURE_CSP = {
-    "default-src": [CSP.SELF],
+    "default-src": [CSP.NONE],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF],
+    # data: for the small icons Django's admin stylesheets carry inline.
     "img-src": [CSP.SELF, "data:", *env.list("NEWSAPP_CSP_IMG_HOSTS", default=[])],
-    "font-src": [CSP.SELF],
-    "connect-src": [CSP.SELF],
-    "object-src": [CSP.NONE],
-    "base-uri": [CSP.SELF],
+    "connect-src": [CSP.SELF],  # the admin's autocomplete
+    "base-uri": [CSP.NONE],
     "form-action": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
 }
+# Cross-Origin-Resource-Policy on every answer (newsapp.security): other sites' pages cannot load
+# our pages, pictures or files into theirs. Social networks and feed readers fetch from their
+# servers, which CORP does not concern.
+NEWSAPP_RESOURCE_POLICY = "same-origin"
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
@@ -211,6 +226,42 @@ if not DEBUG:
         # Preloading is an operator's decision for their domain (hard to undo), not a default we
         # can make for them; with it off, the check that nags about it is silenced on purpose.
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# --- Sign-in security (accounts/) ---------------------------------------------------------------
+# Throttling (django-axes, failures kept in the database so it holds while the cache is down): this
+# many failures for one account, or from one client address, within NEWSAPP_LOCKOUT_MINUTES lock it
+# for that long (429 with Retry-After). Wrong passwords, wrong two-factor codes, a wrong old password
+# on the password change and bad share-link tokens (per address only) all count.
+NEWSAPP_LOCKOUT_FAILURES = env.int("NEWSAPP_LOCKOUT_FAILURES", default=5)
+NEWSAPP_LOCKOUT_MINUTES = env.int("NEWSAPP_LOCKOUT_MINUTES", default=15)
+if NEWSAPP_LOCKOUT_FAILURES < 1 or NEWSAPP_LOCKOUT_MINUTES < 1:
+    raise ImproperlyConfigured("NEWSAPP_LOCKOUT_FAILURES and NEWSAPP_LOCKOUT_MINUTES must be at least 1.")
+# Behind a proxy, the header it sets to the client's address (e.g. X-Real-IP, or X-Forwarded-For, whose
+# last entry is used). Empty: REMOTE_ADDR, so a forged X-Forwarded-For cannot dodge the limit.
+NEWSAPP_CLIENT_IP_HEADER = env.str("NEWSAPP_CLIENT_IP_HEADER", default="")
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out account or address before the password
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = NEWSAPP_LOCKOUT_FAILURES
+AXES_COOLOFF_TIME = "accounts.throttle.cool_off"
+AXES_LOCKOUT_PARAMETERS = "accounts.throttle.lockout_parameters"
+AXES_CLIENT_IP_CALLABLE = "accounts.throttle.client_address"
+AXES_LOCKOUT_CALLABLE = "accounts.throttle.lockout_response"
+# A try during a lockout is refused without being counted, so the wait it was told holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A success clears nothing: otherwise signing in to one's own account would wipe the failures counted
+# against the address (and so against every account tried from it).
+AXES_RESET_ON_SUCCESS = False
+# Never written to the attempts' logged form data.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token", "code", "old_password", "new_password1",
+                             "new_password2"]  # fmt: skip
+# Two-factor sign-in (django-otp: an authenticator app and one-time recovery codes). Any staff user may
+# turn it on; with NEWSAPP_REQUIRE_2FA, Editors (and superusers) must, before the admin opens.
+NEWSAPP_REQUIRE_2FA = env.bool("NEWSAPP_REQUIRE_2FA", default=False)
+OTP_TOTP_ISSUER = NEWSAPP_SITE_NAME  # the name the authenticator app shows
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # superusers managing devices never see their secrets
 
 LOGGING = {
     "version": 1,

@@ -15,6 +15,8 @@ handler404 = "newsapp.errors.page_not_found"
 handler500 = "newsapp.errors.server_error"
 
 urlpatterns = [
+    # Before the admin, whose catch-all would answer for these addresses.
+    path("admin/two-factor/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("", include("articles.urls")),
 ]
