@@ -3,8 +3,11 @@
 `live` answers whether the process can serve a request at all: no database, no cache, 4 bytes. It is
 also the benchmark's yardstick for the cheapest request the app can answer (bench/run.py).
 `ready` answers whether this server can do useful work: the database answers `SELECT 1` and the cache
-stores and returns a value. Otherwise it answers 503, naming in plain text which check failed and the
-kind of error (the details go to the log, not to whoever asks).
+answers (Redis: PING, asked past the circuit breaker; local memory: stores and returns a value).
+It names each dependency with "ok" or "down" and the kind of error, and answers 503 when any is
+down (the details go to the log, not to whoever asks). The site itself keeps serving while the cache
+is down (it fails open) and serves cached pages while the database is down: a 503 here tells the
+load balancer and the operator, not the readers.
 
 Neither is ever cached (by the page cache or by anything in between), and plain-HTTP probes are not
 redirected to HTTPS (settings.SECURE_REDIRECT_EXEMPT). Probes must still use a host name listed in
@@ -44,6 +47,10 @@ def _check_database() -> None:
 
 
 def _check_cache() -> None:
+    ping = getattr(cache, "ping", None)
+    if ping is not None:  # newsapp.redis_cache.RedisCache: its own calls would fail open silently
+        ping()
+        return
     # A key of its own per probe: servers sharing one cache never read each other's value.
     token = secrets.token_hex(8)
     key = f"{READY_KEY}:{token}"
@@ -58,15 +65,17 @@ def _check_cache() -> None:
 @never_cache
 @require_safe
 def ready(request):
-    """200 "ready" when the database and the cache work; 503 naming what failed otherwise."""
-    failures = []
+    """200 when the database and the cache work; 503 otherwise. Either way, one line per dependency."""
+    lines, down = [], False
     for name, check in (("database", _check_database), ("cache", _check_cache)):
         try:
             check()
         except Exception as exc:  # a failing dependency means "not ready", never a 500
             # The details (hosts, users) go to the log only; the probe gets the kind of failure.
             logger.warning("readiness check %s failed: %s", name, exc, exc_info=True)
-            failures.append(f"{name}: {type(exc).__name__}")
-    if failures:
-        return _text(("not ready\n" + "\n".join(failures) + "\n").encode(), status=503)
-    return _text(b"ready")
+            lines.append(f"{name}: down ({type(exc).__name__})")
+            down = True
+        else:
+            lines.append(f"{name}: ok")
+    body = ("not ready\n" if down else "ready\n") + "\n".join(lines) + "\n"
+    return _text(body.encode(), status=503 if down else 200)

@@ -74,6 +74,11 @@ def copy_newsroom(prepared: Path, root: Path) -> None:
     shutil.copytree(prepared / "static", root / "static")
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
 @dataclass
 class Server:
     kind: str
@@ -89,6 +94,16 @@ class Server:
                 return response.status, dict(response.headers), response.read()
         except urllib.error.HTTPError as error:
             return error.code, dict(error.headers), error.read()
+
+    def fetch(self, path: str, *, headers: dict | None = None):
+        """(status, headers as an email.message.Message, body), without following redirects."""
+        opener = urllib.request.build_opener(_NoRedirects)
+        request = urllib.request.Request(self.url + path, headers=headers or {})
+        try:
+            with opener.open(request, timeout=20) as response:
+                return response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers, error.read()
 
     def stop(self) -> None:
         self.process.terminate()

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests import servers
+from tests import observatory, servers
 
 PUBLIC_PAGES = [
     "/",
@@ -110,5 +110,38 @@ def test_a_change_from_another_terminal_is_on_the_next_page_load(prepared, tmp_p
         servers.manage(env, "import_articles", str(path), "-v0")
         _, _, home = server.get("/")
         assert b"Imported while the server ran" in home
+    finally:
+        server.stop()
+
+
+def test_the_observatory_scores_public_pages_and_the_sign_in_at_least_125(prepared, tmp_path):
+    """Production's settings behind a TLS proxy (X-Forwarded-Proto), HTTPS redirect and HSTS on."""
+    servers.copy_newsroom(prepared, tmp_path)
+    env = servers.base_env(tmp_path, debug=False)
+    env.update(DJANGO_SECURE_SSL_REDIRECT="true")
+    env.pop("DJANGO_SECURE_HSTS_SECONDS")
+    server = servers.start("granian", env, tmp_path)
+    host = server.url.removeprefix("http://")
+    try:
+        story, outlet = json.loads(servers.manage(env, "shell", "-v0", "-c", FACTS).splitlines()[-1])
+        scores = {}
+        for path in ("/", "/world/", story, outlet, "/search/?q=harbour", "/admin/login/"):
+            status, headers, body = server.fetch(path, headers={"X-Forwarded-Proto": "https"})
+            assert status == 200, path
+            http_status, http_headers, _ = server.fetch(path)
+            result = observatory.score(
+                headers={name.lower(): value for name, value in headers.items()},
+                set_cookies=headers.get_all("Set-Cookie") or [],
+                body=body.decode(),
+                http_status=http_status,
+                http_location=http_headers.get("Location", ""),
+                host=host,
+            )
+            scores[path] = result
+        report = "\n".join(f"{path} {result}" for path, result in scores.items())
+        assert all(result.total >= 125 for result in scores.values()), report
+        # Static files carry the same resource policy.
+        status, headers, _ = server.fetch("/static/css/site.css", headers={"X-Forwarded-Proto": "https"})
+        assert status == 200 and headers["Cross-Origin-Resource-Policy"] == "same-origin"
     finally:
         server.stop()
