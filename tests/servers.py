@@ -87,13 +87,14 @@ class Server:
     process: subprocess.Popen
     log: Path
 
-    def get(self, path: str, *, headers: dict | None = None, timeout: float = 20) -> tuple[int, dict, bytes]:
+    def get(self, path: str, *, headers: dict | None = None, timeout: float = 20):
+        """(status, headers as an email.message.Message: names in any case, body), redirects followed."""
         request = urllib.request.Request(self.url + path, headers=headers or {})
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
-                return response.status, dict(response.headers), response.read()
+                return response.status, response.headers, response.read()
         except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), error.read()
+            return error.code, error.headers, error.read()
 
     def fetch(self, path: str, *, headers: dict | None = None):
         """(status, headers as an email.message.Message, body), without following redirects."""
@@ -114,29 +115,38 @@ class Server:
             self.process.wait()
 
 
-def command(kind: str, port: int, root: Path) -> list[str]:
+def command(kind: str, port: int, root: Path, workers: int = 2) -> list[str]:
     python = sys.executable
     if kind == "runserver":
         return [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
     if kind == "granian":
         return [
             python, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
-            "--workers", "2", "--blocking-threads", "2", "--no-ws", "newsapp.wsgi:application",
+            "--workers", str(workers), "--blocking-threads", "2", "--no-ws", "newsapp.wsgi:application",
         ]  # fmt: skip
     if kind == "gunicorn":
-        args = [python, "-m", "gunicorn", "newsapp.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"]
+        args = [
+            python,
+            "-m",
+            "gunicorn",
+            "newsapp.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+        ]
         if "control_socket_disable" in Config().settings:  # gunicorn 27: no shared control socket
             args.append("--no-control-socket")
         return args
     raise ValueError(kind)
 
 
-def start(kind: str, env: dict, root: Path) -> Server:
+def start(kind: str, env: dict, root: Path, *, workers: int = 2) -> Server:
     port = _free_port()
     log = root / f"{kind}.log"
     with log.open("w") as log_file:
         process = subprocess.Popen(
-            command(kind, port, root),
+            command(kind, port, root, workers),
             cwd=BASE_DIR,
             env=env,
             stdout=log_file,

@@ -29,9 +29,9 @@ PUBLIC_PAGES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory):
-    return servers.prepare_newsroom(tmp_path_factory.mktemp("newsroom"))
+@pytest.fixture
+def prepared(prepared_newsroom):
+    return prepared_newsroom
 
 
 FACTS = """
