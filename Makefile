@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 # Where `make run` serves.
 RUN_ADDR ?= 127.0.0.1:8000
 
-.PHONY: help .venv setup run test test-postgres browser-tools test-browser lint format migrations-check bench bench-scale bench-search clean clean-data
+.PHONY: help .venv setup run test test-postgres browser-tools test-browser lint format migrations-check bench bench-scale bench-search bench-cookie clean clean-data
 
 help: ## List the targets
 	@echo "newsapp: make TARGET"
@@ -93,6 +93,9 @@ bench-scale: $(STAMP) ## Queries, plans and render times at 100 and 1,000,000 st
 
 bench-search: $(STAMP) ## Search at 100,000 stories (PostgreSQL): latency one at a time, req/s under wrk, into docs/performance.md
 	$(BIN)/python bench/search_load.py $(SEARCH_ARGS)
+
+bench-cookie: $(STAMP) ## Can a made-up session cookie switch the page cache off? wrk on the cached front page, < 1 min
+	$(BIN)/python bench/session_cookie.py
 
 clean: ## Remove the virtualenv, node_modules, collected static files, var/ and caches (keeps db.sqlite3 and media/)
 	rm -rf $(VENV) node_modules staticfiles var build *.egg-info .pytest_cache .ruff_cache .hypothesis

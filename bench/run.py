@@ -417,10 +417,13 @@ class Result:
         return ", ".join(parts) or "0"
 
 
-def wrk(url: str, seconds: int, args: argparse.Namespace, log_path: Path) -> Result:
+def wrk(
+    url: str, seconds: int, args: argparse.Namespace, log_path: Path, headers: dict | None = None
+) -> Result:
     argv = [
         "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s",
-        "--latency", "--timeout", "5s", "-s", str(LUA), url,
+        "--latency", "--timeout", "5s", "-s", str(LUA),
+        *(f"-H{name}: {value}" for name, value in (headers or {}).items()), url,
     ]  # fmt: skip
     log_path.write_bytes(b"")
     proc = PROCESSES.start("wrk", argv, env=os.environ.copy(), log_path=log_path)
