@@ -216,6 +216,8 @@ def matches(query: Query) -> Matches:
 def stories(query: Query, ids: list[int]) -> list[tuple[Article, str]]:
     """The stories of one page of results, in the order of `ids`, each with its snippet (one query;
     on PostgreSQL the headline is made here, for these stories only)."""
+    if not ids:
+        return []
     found = (
         Article.objects.published()
         .filter(pk__in=ids)
