@@ -126,9 +126,11 @@ def prepare_database(env: dict, args) -> tuple[dict, str]:
 def latency(env: dict, args) -> dict:
     bench.log(f"latency: {sum(map(len, QUERIES.values()))} queries x {args.runs}, one at a time, uncached")
     argv = [bench.PYTHON, str(ROOT / "bench" / "search_timing.py"), "--json", "--runs", str(args.runs)]
+    load_before = bench.load_average()
     result = bench.run(argv, env=env)
     # The last line is the report (a library may print a banner first).
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    return report | {"load": f"{load_before} before, {bench.load_average()} after"}
 
 
 def search_path(query: str) -> str:
@@ -203,7 +205,8 @@ def render(report: dict, args) -> str:
         f"{report['load_before']} before, {report['load_after']} after (1, 5, 15 min).",
         "",
         f"One search at a time, uncached (the whole view in-process: the newest {timing['candidates']} "
-        "matches ranked, the page's stories and headlines, the template):",
+        "matches ranked, the page's stories and headlines, the template); load average "
+        f"{timing['load']} (wall-clock times rise with other work on the machine):",
         "",
     ]
     rows = []
@@ -221,10 +224,16 @@ def render(report: dict, args) -> str:
     server = bench.Server.parse(SERVER).describe()
     out += ["", f"Under load: {server}, production settings, wrk on the same cores:", ""]
     rows = [
-        [name, bench.rps(result), bench.ms(result.p50_ms), bench.ms(result.p99_ms), result.error_text()]
+        [
+            name,
+            bench.rps(result),
+            *map(bench.ms, (result.p50_ms, result.p99_ms, result.cpu_ms)),
+            result.error_text(),
+        ]
         for name, result in load.items()
     ]
-    out.append(bench.table(["`/search/?q=…`", "req/s", "p50", "p99", "errors"], rows))
+    header = ["`/search/?q=…`", "req/s", "p50", "p99", "app server's CPU per answer", "errors"]
+    out.append(bench.table(header, rows))
     out += [
         "",
         bench.table(
@@ -240,7 +249,8 @@ def write_doc(markdown: str) -> None:
     text = DOC.read_text()
     if MARK_START in text and MARK_END in text:
         before, rest = text.split(MARK_START, 1)
-        text = before + block + rest.split(MARK_END, 1)[1].lstrip("\n")
+        after = rest.split(MARK_END, 1)[1].lstrip("\n")
+        text = before + block + ("\n" + after if after else "")
     else:
         text = text.rstrip("\n") + f"\n\n{SECTION_TITLE}\n\n{block}"
     DOC.write_text(text)
