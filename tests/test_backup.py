@@ -216,9 +216,12 @@ def test_a_postgresql_backup_restores_every_row_and_every_upload(
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_without_pg_dump_the_backup_command_says_so_and_leaves_no_folder(tmp_path):
+def test_a_backup_that_cannot_be_made_says_why_and_leaves_no_folder(tmp_path, monkeypatch):
     with pytest.raises(CommandError, match="was not found"):
         call_command("backup", str(tmp_path / "nightly"), pg_dump="/nonexistent/pg_dump", verbosity=0)
+    monkeypatch.setitem(connection.settings_dict, "PASSWORD", "not-the-password")
+    with pytest.raises(CommandError, match=r"pg_dump failed .*password authentication failed"):
+        call_command("backup", str(tmp_path / "nightly"), pg_dump=postgres_program("pg_dump"), verbosity=0)
     assert list(tmp_path.iterdir()) == []
 
 
