@@ -41,7 +41,8 @@ UNAVAILABLE = (OperationalError, InterfaceError)
 def render_error(template: str, status: int, **context) -> HttpResponse:
     html = loader.get_template(template).render({"site_name": settings.NEWSAPP_SITE_NAME, **context})
     response = HttpResponse(html, status=status, content_type="text/html; charset=utf-8")
-    add_never_cache_headers(response)  # an error is an answer for now, not for a shared cache
+    if status >= 500:
+        add_never_cache_headers(response)  # a passing trouble: no cache between us and the reader may keep it
     return response
 
 

@@ -25,7 +25,8 @@ def test_pages_are_served_under_the_strict_policy(app, path):
     assert policy(url) == csp, "a page served from the page cache must keep the policy"
     assert csp["script-src"] == ["'self'"]
     assert csp["style-src"] == ["'self'"]
-    assert csp["object-src"] == ["'none'"]
+    assert csp["default-src"] == ["'none'"]  # plugins, fonts, frames, media: nothing not listed
+    assert "object-src" not in csp and "font-src" not in csp
     assert csp["frame-ancestors"] == ["'none'"]
     assert not any("unsafe" in value for values in csp.values() for value in values), csp
 
