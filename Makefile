@@ -85,6 +85,10 @@ format: $(STAMP) ## Fix what ruff can and reformat the code
 migrations-check: $(STAMP) .env ## Fail if a model change has no migration
 	$(MANAGE) makemigrations --check --dry-run
 
+.PHONY: soak
+soak: $(STAMP) ## Soak, ~3 min, not in CI: 100 saves under load while Redis and an app server are killed; into docs/performance.md
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
+
 bench: $(STAMP) ## Benchmark on PostgreSQL + Redis with wrk, < 5 min, into docs/performance.md (BENCH_ARGS="--quick")
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
