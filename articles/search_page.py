@@ -4,8 +4,8 @@ A word many readers search for at once (a breaking story) is ranked once a minut
 every request. Pages are kept whole (the navigation included, so a repeat runs no SQL) under the
 query as it is searched (so "-- glacier" and "-glacier" share one), the page number, the address
 the page was built for, and the content version: any change to a story, an outlet or a section
-replaces them at once (articles.signals). A story going live on schedule changes no version: it
-joins the results within CACHE_SECONDS, as it joins a section's capped count (paging.COUNT_SECONDS).
+replaces them at once (articles.signals). A story going live on schedule changes no version, so a
+page is never kept past the next scheduled story's moment, as whole pages are not (articles.pagecache).
 
 Never kept: signed-in users' pages, rejected queries, anything but a plain 200; nor anything while
 whole pages are not (NEWSAPP_PAGE_CACHE_SECONDS=0: turned off, or no cache shared by every worker,
@@ -21,7 +21,7 @@ from django.http import HttpResponse
 from django.utils.http import urlencode
 
 from . import search
-from .pagecache import content_version
+from .pagecache import content_version, seconds_until_next_publish
 from .paging import PAGE_SIZE, Page
 
 CACHE_SECONDS = 60
@@ -49,8 +49,13 @@ def cached(key: str) -> HttpResponse | None:
 
 
 def keep(key: str, response: HttpResponse) -> None:
-    if response.status_code == 200 and not response.streaming and not response.cookies:
-        cache.set(key, response.content, timeout=min(CACHE_SECONDS, settings.NEWSAPP_PAGE_CACHE_SECONDS))
+    """Keep the page, never past the moment the next scheduled story goes live (it may match)."""
+    timeout = min(CACHE_SECONDS, settings.NEWSAPP_PAGE_CACHE_SECONDS)
+    due = seconds_until_next_publish(content_version())
+    if due is not None:
+        timeout = min(timeout, int(due))
+    if timeout >= 1 and response.status_code == 200 and not response.streaming and not response.cookies:
+        cache.set(key, response.content, timeout=timeout)
     response[CACHE_HEADER] = "miss"
 
 

@@ -18,6 +18,7 @@ command) and is safe to share between threads, so one per pool is enough.
 import logging
 import threading
 import time
+from contextlib import contextmanager
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
@@ -36,13 +37,14 @@ class CircuitBreaker:
         self.name = name
         self.cooldown = cooldown
         self.lock = threading.Lock()
+        self.local = threading.local()  # `forced` calls of this thread skip the open breaker
         self.open_until = 0.0
         self.down_since: float | None = None
         self.last_error = ""
         self.generation = 0  # recoveries so far: a change tells callers Redis was away
 
     def allow(self) -> bool:
-        if self.down_since is None:
+        if self.down_since is None or getattr(self.local, "forced", False):
             return True
         with self.lock:
             now = time.monotonic()
@@ -76,6 +78,16 @@ class CircuitBreaker:
     @property
     def is_open(self) -> bool:
         return self.down_since is not None
+
+    @contextmanager
+    def forced(self):
+        """Calls made inside try Redis even while the breaker is open: for the few that must not be
+        skipped (telling every server of a committed change costs at most one timeout)."""
+        self.local.forced = True
+        try:
+            yield
+        finally:
+            self.local.forced = False
 
 
 _breakers: dict[str, CircuitBreaker] = {}
@@ -154,6 +166,9 @@ class RedisCache(DjangoRedisCache):
     @property
     def breaker(self) -> CircuitBreaker:
         return self._cache.breaker
+
+    def forced(self):
+        return self.breaker.forced()
 
     def ping(self) -> None:
         self._cache.ping()

@@ -229,3 +229,28 @@ def test_postgres_stopped_and_started_under_a_running_server(tmp_path, settings)
             server.stop()
     finally:
         cluster.remove()
+
+
+@pytest.mark.redis
+def test_a_committed_save_tells_redis_even_while_this_process_has_given_up_on_it(
+    settings, tmp_path, django_capture_on_commit_callbacks
+):
+    """Redis is back but this process's breaker is still open: the save's bump tries it anyway, so
+    servers that never saw the outage do not keep serving the old page until their next database read."""
+    import redis as redis_client
+
+    from articles.content_version import VERSION_KEY
+
+    server = outages.RedisServer(tmp_path)
+    try:
+        use_redis_at(settings, server.url)
+        raw = redis_client.Redis(port=server.port)
+        cache.set(VERSION_KEY, 100, timeout=None)
+        cache.breaker.failed(ConnectionError("an outage just ended"))
+        assert cache.breaker.is_open
+        with django_capture_on_commit_callbacks(execute=True):
+            ArticleFactory(title="Saved as Redis came back")
+        # The bump during the transaction was skipped (breaker open); the one after commit was not.
+        assert int(raw.get(cache.make_key(VERSION_KEY))) == 101
+    finally:
+        server.stop()
