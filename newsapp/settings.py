@@ -32,6 +32,8 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # The project's own wiring: a request's Content-Type read without a 500 (newsapp/content_type.py).
+    "newsapp.apps.NewsappConfig",
     # Django's admin with the two-factor step in front of it (accounts/admin_site.py).
     "accounts.apps.NewsroomAdminConfig",
     "django.contrib.auth",
