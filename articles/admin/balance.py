@@ -10,7 +10,7 @@ request per outlet: the chosen ones in a JSON block, new picks in the autocomple
 from django.contrib import admin, messages
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.contrib.admin.widgets import AutocompleteSelect
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef
 from django.forms import Media
 from django.urls import path
@@ -83,6 +83,14 @@ def _checked(form, name: str) -> bool:
     return name in form.fields and bool(form[name].value())
 
 
+def _source_id(value) -> str | None:
+    """`value` as an outlet's id, or None when it cannot be one (a tampered form: "!!", "²")."""
+    try:
+        return str(Source._meta.pk.to_python(value))
+    except ValidationError:
+        return None
+
+
 def _chosen_source_ids(formset) -> list[str]:
     """The outlets picked in the Sources rows as the form stands, minus rows marked for deletion."""
     ids = []
@@ -90,8 +98,8 @@ def _chosen_source_ids(formset) -> list[str]:
         value = form["source"].value() if "source" in form.fields else form.instance.source_id
         if value in (None, "") or _checked(form, "DELETE"):
             continue
-        if str(value).isdigit():
-            ids.append(str(value))
+        if (pk := _source_id(value)) is not None:
+            ids.append(pk)
     return ids
 
 
@@ -183,6 +191,12 @@ class SourceAutocompleteJsonView(AutocompleteJsonView):
 
 class SourceAutocompleteSelect(AutocompleteSelect):
     url_name = "%s:articles_source_autocomplete"
+
+    def optgroups(self, name, value, attr=None):
+        # Django looks the posted value up as an id while the form is shown again with its errors:
+        # one that cannot be an id would raise there (a 500); it selects nothing instead.
+        ids = [pk for pk in map(_source_id, value) if pk is not None]
+        return super().optgroups(name, ids, attr)
 
 
 class SourceLeanAutocompleteMixin:
