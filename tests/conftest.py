@@ -101,6 +101,12 @@ def pytest_collection_modifyitems(config, items):
     a missing server is a failure, not a skip."""
     from django.db import connection
 
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
+            # A committing test's flush re-creates content types, which another's restore then
+            # inserts again: every such test restores the migrated data, or they collide by order.
+            raise pytest.UsageError(f"{item.nodeid}: use django_db(transaction=True, serialized_rollback=True)")
     if connection.vendor != "postgresql":
         skip = pytest.mark.skip(reason=f"needs PostgreSQL (DATABASE_URL); this run uses {connection.vendor}")
         for item in items:

@@ -21,7 +21,8 @@ def story():
 
 
 def stored_version() -> int:
-    # The row comes from a data migration, which tests with transaction=True flush away.
+    # The row comes from a data migration; tests that commit get it back by serialized_rollback
+    # (every such test must ask for it, or one's flush and another's restore collide).
     return ContentVersion.objects.get_or_create(pk=1)[0].version
 
 
@@ -34,7 +35,7 @@ def another_process_changes(story, title):
     ContentVersion.objects.update_or_create(pk=1, defaults={"version": newer})
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_committed_change_is_counted_once_in_the_database():
     before = stored_version()
     with transaction.atomic():
@@ -46,7 +47,7 @@ def test_a_committed_change_is_counted_once_in_the_database():
     assert stored_version() == before + 2
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_rolled_back_change_is_not_counted():
     before = stored_version()
     with pytest.raises(RuntimeError), transaction.atomic():
@@ -55,7 +56,7 @@ def test_a_rolled_back_change_is_not_counted():
     assert stored_version() == before
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_savepoint_rolled_back_keeps_the_bump_of_the_outer_change():
     before = stored_version()
     with transaction.atomic():

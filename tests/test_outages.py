@@ -172,7 +172,7 @@ def test_redis_frozen_killed_and_back_from_an_old_snapshot(prepared_newsroom, tm
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_postgres_stopped_and_started_under_a_running_server(tmp_path, settings):
     """Cached pages keep coming; anything else is the 503 page with Retry-After; robots.txt,
     static files and the liveness check need no database; it all comes back with no restart."""
