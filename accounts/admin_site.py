@@ -4,15 +4,33 @@ Like django-otp's OTPAdminSite, it lets a session in only once it is verified, b
 user has a device, or may publish while NEWSAPP_REQUIRE_2FA is on; everyone else signs in with the
 password alone, as before. A session still owing a step is sent to it (accounts.views) and can do
 nothing else in the admin. The password change counts a wrong old password as a failed sign-in.
+Every admin view refuses a search term longer than anyone types (SQLite cannot even run some).
 """
 
+from functools import wraps
+
 from django.contrib.admin import AdminSite
+from django.contrib.admin.views.main import SEARCH_VAR
+from django.core.exceptions import BadRequest
 from django.http import HttpResponseRedirect
 
 from . import throttle, two_factor
 
+MAX_SEARCH_LENGTH = 200
+
 
 class NewsroomAdminSite(AdminSite):
+    def admin_view(self, view, cacheable=False):
+        @wraps(view)
+        def bounded(request, *args, **kwargs):
+            if len(request.GET.get(SEARCH_VAR, "")) > MAX_SEARCH_LENGTH:
+                raise BadRequest(
+                    f"A search in the newsroom may be at most {MAX_SEARCH_LENGTH} characters long."
+                )
+            return view(request, *args, **kwargs)
+
+        return super().admin_view(bounded, cacheable)
+
     def has_permission(self, request):
         return super().has_permission(request) and two_factor.next_step(request.user) is None
 

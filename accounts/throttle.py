@@ -72,10 +72,21 @@ def refusal(request, *, username: str | None = None) -> HttpResponse | None:
     return lockout_response(request, None, credentials)
 
 
+def _storable(request) -> None:
+    """What axes keeps of the request (path, user agent, Accept), without NUL characters: a guessed
+    address such as /preview/a%00b/ reaches here, and PostgreSQL stores no NUL in text."""
+    AxesProxyHandler.update_request(request)
+    for name in ("axes_path_info", "axes_user_agent", "axes_http_accept"):
+        value = getattr(request, name, None)
+        if isinstance(value, str) and "\x00" in value:
+            setattr(request, name, value.replace("\x00", "\ufffd"))
+
+
 def record_failure(request, *, username: str | None = None) -> None:
     """Count one failure against `username` (if any) and the client address. When it reaches the
     limit, axes marks the request and AxesMiddleware answers 429 in place of the page."""
     credentials = get_credentials(username)
+    _storable(request)
     AxesProxyHandler.user_login_failed(sender=__name__, credentials=credentials, request=request)
 
 

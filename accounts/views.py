@@ -6,6 +6,7 @@ from functools import wraps
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -54,7 +55,7 @@ def verify(request):
     failed sign-in for the account and the address (accounts.throttle)."""
     user = request.user
     if two_factor.next_step(user) != two_factor.VERIFY:
-        return redirect(_next_url(request))
+        return HttpResponseRedirect(_next_url(request))
     form = SignInCodeForm(user, request)
     if request.method == "POST":
         if refused := throttle.refusal(request, username=user.get_username()):
@@ -62,7 +63,7 @@ def verify(request):
         form = SignInCodeForm(user, request, data=request.POST)
         if form.is_valid():
             two_factor.mark_verified(request, user.otp_device)
-            return redirect(_next_url(request))
+            return HttpResponseRedirect(_next_url(request))
         if form.has_error(NON_FIELD_ERRORS, "invalid_token"):
             throttle.record_failure(request, username=user.get_username())
     return _page(request, "accounts/verify.html", {"title": "Two-factor sign-in", "form": form})

@@ -8,6 +8,7 @@ Retry-After instead of a 500.
 """
 
 import logging
+import sqlite3
 import sys
 
 from django.conf import settings
@@ -34,8 +35,21 @@ _REASONS = (
     (TooManyFilesSent, "The request carries more files than any page of ours sends."),
     (RequestDataTooBig, "The request is larger than any page of ours sends."),
 )
-# Errors meaning the database cannot be reached right now (refused, reset, timed out, locked).
-UNAVAILABLE = (OperationalError, InterfaceError)
+# SQLite's OperationalErrors that mean "not now" rather than "not this query" (a pattern too
+# complex, a missing table): the file is locked, cannot be opened or read.
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file", "disk i/o error")
+
+
+def unavailable(exc: BaseException | None) -> bool:
+    """Whether `exc` means the database cannot be reached right now (refused, reset, timed out,
+    locked), as opposed to a query it refused."""
+    if isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if isinstance(exc.__cause__, sqlite3.Error):
+        return any(text in str(exc).lower() for text in _SQLITE_UNAVAILABLE)
+    return True  # PostgreSQL's OperationalErrors are connection failures, shutdowns and timeouts
 
 
 def render_error(template: str, status: int, **context) -> HttpResponse:
@@ -77,7 +91,7 @@ def service_unavailable(retry_after: int = RETRY_AFTER_SECONDS) -> HttpResponse:
 def server_error(request):
     """500, or 503 when what failed is the database being out of reach (Django calls this while
     handling the exception, so it is still at hand)."""
-    if isinstance(sys.exception(), UNAVAILABLE):
+    if unavailable(sys.exception()):
         logger.warning("database unavailable: answered %s with 503", request.path)
         return service_unavailable()
     return render_error("500.html", 500)

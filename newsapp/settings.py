@@ -246,6 +246,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_VERBOSE = False  # no banner on every manage.py command; failures and lockouts are still logged
 AXES_FAILURE_LIMIT = NEWSAPP_LOCKOUT_FAILURES
 AXES_COOLOFF_TIME = "accounts.throttle.cool_off"
 AXES_LOCKOUT_PARAMETERS = "accounts.throttle.lockout_parameters"

@@ -106,3 +106,24 @@ def test_each_error_page_renders_with_no_request_at_all(status, django_assert_nu
         response = handlers[status]()
     assert response.status_code == status
     assert b"<h1>" in response.content
+
+
+def test_only_a_database_out_of_reach_is_a_503():
+    """PostgreSQL's OperationalErrors are connection failures; SQLite's also cover queries it
+    refuses, which are the request's fault, not an outage."""
+    import sqlite3
+
+    from newsapp.errors import unavailable
+
+    def from_sqlite(message):
+        try:
+            raise OperationalError(message) from sqlite3.OperationalError(message)
+        except OperationalError as exc:
+            return exc
+
+    assert unavailable(OperationalError("connection to server at 10.0.0.9 failed"))
+    assert unavailable(from_sqlite("database is locked"))
+    assert unavailable(from_sqlite("unable to open database file"))
+    assert not unavailable(from_sqlite("LIKE or GLOB pattern too complex"))
+    assert not unavailable(from_sqlite("no such table: articles_article"))
+    assert not unavailable(ValueError("not a database error"))
