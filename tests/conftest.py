@@ -106,7 +106,8 @@ def pytest_collection_modifyitems(config, items):
         if marker and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
             # A committing test's flush re-creates content types, which another's restore then
             # inserts again: every such test restores the migrated data, or they collide by order.
-            raise pytest.UsageError(f"{item.nodeid}: use django_db(transaction=True, serialized_rollback=True)")
+            wanted = "django_db(transaction=True, serialized_rollback=True)"
+            raise pytest.UsageError(f"{item.nodeid}: use {wanted}")
     if connection.vendor != "postgresql":
         skip = pytest.mark.skip(reason=f"needs PostgreSQL (DATABASE_URL); this run uses {connection.vendor}")
         for item in items:

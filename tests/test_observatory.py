@@ -2,7 +2,11 @@
 
 from tests import observatory
 
-HTTPS_REDIRECT = {"http_status": 301, "http_location": "https://news.example.org/", "host": "news.example.org"}
+HTTPS_REDIRECT = {
+    "http_status": 301,
+    "http_location": "https://news.example.org/",
+    "host": "news.example.org",
+}
 
 
 def score(headers=None, cookies=(), body="<p>hi</p>", **http):
