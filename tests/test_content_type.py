@@ -4,7 +4,9 @@ through the WSGI application a server runs, where Django used to raise before an
 import io
 
 import pytest
+from django.core import signals
 from django.core.handlers.wsgi import WSGIRequest
+from django.db import close_old_connections
 from django.test import Client
 
 from newsapp.wsgi import application
@@ -34,7 +36,17 @@ def wsgi(method: str, path: str, query="", content_type="", body=b"") -> tuple[i
         "wsgi.errors": io.StringIO(),
     }
     started = []
-    content = b"".join(application(environ, lambda status, headers, exc_info=None: started.append(status)))
+    # As Django's test client does: the test's database connection (and its transaction) must
+    # outlive the request, which otherwise closes it when it finishes (PostgreSQL).
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        chunks = application(environ, lambda status, headers, exc_info=None: started.append(status))
+        content = b"".join(chunks)
+        chunks.close()
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
     return int(started[0].split()[0]), content
 
 
