@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from articles import services
+from articles.permissions import can_publish
 
 VERIFY, SET_UP = "accounts:verify", "accounts:set_up"
 APP_DEVICE_NAME = "Authenticator app"
@@ -41,7 +41,7 @@ def has_device(user) -> bool:
 
 def is_required(user) -> bool:
     """NEWSAPP_REQUIRE_2FA applies to those who can publish: the Editors (and superusers)."""
-    return settings.NEWSAPP_REQUIRE_2FA and services.can_publish(user)
+    return settings.NEWSAPP_REQUIRE_2FA and can_publish(user)
 
 
 def next_step(user) -> str | None:

@@ -6,5 +6,7 @@ class ArticlesConfig(AppConfig):
     verbose_name = "Newsroom"
 
     def ready(self):
-        # signals: the page-cache invalidation; revisions: the models django-reversion records.
-        from . import revisions, signals  # noqa: F401
+        # The page cache's invalidation on every content change, and the models django-reversion
+        # records: both take effect by being imported.
+        from articles.newsroom.revisions import record  # noqa: F401
+        from articles.site.cache import signals  # noqa: F401

@@ -1,7 +1,7 @@
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import path, re_path
 
-from . import feeds, health, previews, sitemaps, views
+from articles.site import feeds, health, previews, sitemaps, views
 
 app_name = "articles"
 

@@ -557,8 +557,8 @@ def choose_pages() -> dict[str, str]:
     from django.urls import reverse
     from django.utils import timezone
 
-    from articles import paging, sitemaps
     from articles.models import Article, ArticleSource, Category, Source
+    from articles.site import paging, sitemaps
 
     published = Article.objects.published()
     counts = dict(published.values_list("category").annotate(n=Count("id")).order_by())

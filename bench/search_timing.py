@@ -47,7 +47,7 @@ def measure(runs: int) -> dict:
     from django.test import Client
     from django.urls import reverse
 
-    from articles import search
+    from articles.site import search
 
     client = Client(HTTP_HOST="127.0.0.1")
     url = reverse("articles:search")
@@ -80,8 +80,8 @@ def page_queries() -> None:
     from django.test.utils import CaptureQueriesContext, override_settings
     from django.urls import reverse
 
-    from articles import sitemaps
     from articles.models import Article, Source
+    from articles.site import sitemaps
 
     story = Article.objects.published().select_related("category").first()
     outlet = Source.objects.first()

@@ -6,8 +6,8 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from articles.content_version import cache_generation, stored
-from articles.pagecache import SIGNED_IN_COOKIE, signed_in_value
+from articles.site.cache.content_version import cache_generation, stored
+from articles.site.cache.pagecache import SIGNED_IN_COOKIE, signed_in_value
 from tests.factories import image_bytes
 
 

@@ -14,8 +14,8 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from reversion.models import Version
 
-from articles import previews
 from articles.models import Article, Category, PreviewLink, Source
+from articles.newsroom import previews as sharing
 from tests.conftest import signed_in_client, staff_user
 from tests.fuzz_inputs import hosts, wire
 from tests.fuzzing import Answer, Probe, Route, Sender, url_routes
@@ -78,14 +78,14 @@ def _identities() -> dict[str, str]:
 def _share_links(draft, live, editor) -> list[str]:
     """Tokens of share links (working, expired, revoked, one for a story now live) and forged ones."""
     links = [
-        previews.preview_link_create(article=draft, user=editor, lifetime=previews.MAX_LIFETIME)
+        sharing.preview_link_create(article=draft, user=editor, lifetime=sharing.MAX_LIFETIME)
         for _ in range(3)
     ]
     PreviewLink.objects.filter(pk=links[1].pk).update(expires_at=timezone.now())
-    previews.preview_link_revoke(link=links[2], user=editor)
-    soon = timezone.now() + previews.MAX_LIFETIME
+    sharing.preview_link_revoke(link=links[2], user=editor)
+    soon = timezone.now() + sharing.MAX_LIFETIME
     links.append(PreviewLink.objects.create(article=live, created_by=editor, expires_at=soon))
-    tokens = [previews.link_token(link) for link in links]
+    tokens = [link.token for link in links]
     return [*tokens, tokens[0][:-1] + "x", tokens[0].replace(".", ":"), "1.forged"]
 
 

@@ -15,7 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from articles.admin.balance import figures_text, method_text, unrated_text
+from articles.admin.bias import figures_text, method_text, unrated_text
 from articles.bias import split_from_leans
 from articles.models import Article, BiasRating, Source
 from tests.factories import ArticleFactory, ArticleSourceFactory, BiasRatingFactory, SourceFactory

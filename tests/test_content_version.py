@@ -8,8 +8,8 @@ from django.db import OperationalError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from articles import content_version
 from articles.models import Article, ContentVersion
+from articles.site.cache import content_version
 from tests.factories import ArticleFactory, CategoryFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from articles.corrections import GOING_OFF_SITE, NOT_PUBLIC, correction_add
 from articles.models import Article, Correction
-from articles.pagecache import bump_content_version
+from articles.newsroom.corrections import GOING_OFF_SITE, NOT_PUBLIC, correction_add
+from articles.site.cache.pagecache import bump_content_version
 from tests.factories import ArticleFactory, ArticleSourceFactory, BiasRatingFactory
 from tests.test_admin import browser_post
 from tests.test_scheduling import field_errors

@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from articles import dashboard
 from articles.models import Article, Category
+from articles.newsroom import dashboard
 from tests.factories import ArticleFactory, BiasRatingFactory, CategoryFactory
 
 pytestmark = pytest.mark.django_db

@@ -16,8 +16,11 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from articles import exporters, images, import_archive, services
+from articles import images
 from articles.models import Article, BiasRating, Category, Source
+from articles.newsroom import stories as services
+from articles.transfer import archives as import_archive
+from articles.transfer import exporting as exporters
 from tests.factories import (
     ArticleFactory,
     ArticleSourceFactory,

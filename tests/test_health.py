@@ -6,7 +6,7 @@ from django.db import OperationalError, connection
 from django.test import RequestFactory
 from django.urls import resolve
 
-from articles import health
+from articles.site import health
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from articles import listings
 from articles.models import Article
+from articles.site.cache import listings
 from tests.factories import ArticleFactory, BiasRatingFactory, CategoryFactory
 
 pytestmark = pytest.mark.django_db

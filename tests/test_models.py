@@ -6,8 +6,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from freezegun import freeze_time
 
-from articles import services
 from articles.models import Article, BiasRating, Source
+from articles.newsroom import stories as services
 from tests.factories import ArticleFactory, BiasRatingFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db

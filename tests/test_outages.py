@@ -239,7 +239,7 @@ def test_a_committed_save_tells_redis_even_while_this_process_has_given_up_on_it
     servers that never saw the outage do not keep serving the old page until their next database read."""
     import redis as redis_client
 
-    from articles.content_version import VERSION_KEY
+    from articles.site.cache.content_version import VERSION_KEY
 
     server = outages.RedisServer(tmp_path)
     try:

@@ -8,7 +8,7 @@ from django.utils import timezone
 from freezegun import freeze_time
 
 from articles.models import Article
-from articles.pagecache import SIGNED_IN_COOKIE, bump_content_version, signed_in_value
+from articles.site.cache.pagecache import SIGNED_IN_COOKIE, bump_content_version, signed_in_value
 from tests.factories import ArticleFactory, CategoryFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
@@ -202,7 +202,7 @@ def test_a_companion_of_another_session_or_an_expired_one_does_not_count(client,
 def signed_in_request(client):
     from django.test import RequestFactory
 
-    from articles.pagecache import signed_in
+    from articles.site.cache.pagecache import signed_in
 
     request = RequestFactory().get("/")
     request.COOKIES = {name: morsel.value for name, morsel in client.cookies.items()}

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from articles import paging
+from articles.site import paging
 from tests.factories import ArticleFactory, CategoryFactory
 
 pytestmark = pytest.mark.django_db

@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 from freezegun import freeze_time
 
-from articles import previews
 from articles.models import Article, PreviewLink
+from articles.newsroom import previews as sharing
 from tests.factories import ArticleFactory, ArticleSourceFactory, BiasRatingFactory
 
 pytestmark = pytest.mark.django_db
@@ -102,7 +102,7 @@ def new_link_url(response) -> str:
 
 
 def public_path(link) -> str:
-    return reverse("articles:shared_preview", kwargs={"token": previews.link_token(link)})
+    return reverse("articles:shared_preview", kwargs={"token": link.token})
 
 
 def make_link(article, *, user=None, lifetime=timedelta(days=1), label=""):
@@ -237,7 +237,7 @@ def test_editor_shares_a_preview_and_an_outsider_opens_it(browser_editor, editor
     # Shown once: a later visit lists the link but no longer shows its address.
     again = browser_editor.get(links_page(draft)).content.decode()
     assert 'id="new-preview-link-url"' not in again
-    assert previews.link_token(link) not in again
+    assert link.token not in again
 
     shared = client.get(url)
     assert shared.status_code == 200
@@ -303,14 +303,14 @@ def test_a_live_story_offers_no_share_link(browser_editor, editor):
     assert "This story is already live: share its public address instead." in response.content.decode()
     assert not PreviewLink.objects.exists()
     with pytest.raises(ValidationError, match="already live"):
-        previews.preview_link_create(article=live, user=editor, lifetime=timedelta(hours=1))
+        sharing.preview_link_create(article=live, user=editor, lifetime=timedelta(hours=1))
 
 
 def test_no_link_lives_longer_than_seven_days(editor):
     draft = ArticleFactory(draft=True)
     for lifetime in (timedelta(days=7, seconds=1), timedelta(0), timedelta(hours=-1)):
         with pytest.raises(ValidationError, match="at most 7 days"):
-            previews.preview_link_create(article=draft, user=editor, lifetime=lifetime)
+            sharing.preview_link_create(article=draft, user=editor, lifetime=lifetime)
     assert not PreviewLink.objects.exists()
 
 
@@ -334,7 +334,7 @@ def test_writers_see_the_links_but_cannot_create_or_revoke_them(browser_writer, 
     html = page.content.decode()
     assert "for the legal desk" in html and 'id="preview-links-read-only"' in html
     assert 'id="preview-link-form"' not in html and "Revoke" not in html
-    assert previews.link_token(link) not in html
+    assert link.token not in html
 
     csrf = browser_writer.cookies["csrftoken"].value
     created = browser_writer.post(
@@ -347,7 +347,7 @@ def test_writers_see_the_links_but_cannot_create_or_revoke_them(browser_writer, 
     link.refresh_from_db()
     assert link.revoked_at is None
     with pytest.raises(PermissionDenied, match="Only editors"):
-        previews.preview_link_create(article=draft, user=writer, lifetime=timedelta(hours=1))
+        sharing.preview_link_create(article=draft, user=writer, lifetime=timedelta(hours=1))
 
 
 def test_staff_without_newsroom_rights_see_no_links_page(client, django_user_model):
@@ -428,11 +428,11 @@ def test_tampered_malformed_and_unknown_tokens_are_a_plain_404(client, settings)
     settings.AXES_FAILURE_LIMIT = 20  # nine wrong guesses in a row: the limit is tests/test_signin.py's
     draft = ArticleFactory(draft=True, title="Guarded draft")
     link = make_link(draft)
-    token = previews.link_token(link)
+    token = link.token
     pk, signature = token.split(".")
-    other_id = previews.link_token(PreviewLink(pk=link.pk + 1000))  # genuine signature, no such link
+    other_id = PreviewLink(pk=link.pk + 1000).token  # genuine signature, no such link
     deleted = make_link(ArticleFactory(draft=True, title="Deleted draft"))
-    deleted_token = previews.link_token(deleted)
+    deleted_token = deleted.token
     deleted.article.delete()
     flipped = signature[:-1] + ("A" if signature[-1] != "A" else "B")
     for bad in (
@@ -456,7 +456,7 @@ def test_tampered_malformed_and_unknown_tokens_are_a_plain_404(client, settings)
 
 def test_a_token_is_tied_to_this_sites_secret(settings, client):
     link = make_link(ArticleFactory(draft=True))
-    token = previews.link_token(link)
+    token = link.token
     settings.SECRET_KEY = "another-secret"
     assert client.get(reverse("articles:shared_preview", kwargs={"token": token})).status_code == 404
 
@@ -527,9 +527,9 @@ def test_a_link_survives_a_key_rotation_while_the_old_key_is_a_fallback(editor, 
     link = PreviewLink.objects.create(
         article=ArticleFactory(draft=True), created_by=editor, expires_at=timezone.now() + timedelta(days=1)
     )
-    token = previews.link_token(link)
+    token = link.token
     old_key = settings.SECRET_KEY
     settings.SECRET_KEY = "a-new-key-" + "x" * 40
-    assert previews.link_from_token(token) is None  # the old signature no longer checks out alone
+    assert PreviewLink.from_token(token) is None  # the old signature no longer checks out alone
     settings.SECRET_KEY_FALLBACKS = [old_key]
-    assert previews.link_from_token(token) == link
+    assert PreviewLink.from_token(token) == link

@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from articles import sitemaps
+from articles.site import sitemaps
 from tests.factories import (
     ArticleFactory,
     ArticleSourceFactory,

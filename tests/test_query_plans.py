@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from articles import paging, sitemaps
 from articles.models import Article, ArticleSource, BiasRating, Category
+from articles.site import paging, sitemaps
 from tests.factories import SourceFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]

@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 from freezegun import freeze_time
 
-from articles import sitemaps
 from articles.models import Article
+from articles.site import sitemaps
 from tests.conftest import signed_in_client
 from tests.factories import ArticleFactory, ArticleSourceFactory, CategoryFactory, SourceFactory
 from tests.test_admin import ADD, CHANGELIST, browser_post, story

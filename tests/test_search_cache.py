@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from articles.models import Article
-from articles.pagecache import bump_content_version
+from articles.site.cache.pagecache import bump_content_version
 from tests.factories import ArticleFactory
 from tests.test_search import SEARCH, titles
 

@@ -14,9 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from articles import search
 from articles.models import Article
-from articles.search import MAX_TERMS, clean_query, parse_query
+from articles.site import search
+from articles.site.search import MAX_TERMS, clean_query, parse_query
 from tests.factories import ArticleFactory
 from tests.test_search import SEARCH, titles
 from tests.test_search import search as get_search

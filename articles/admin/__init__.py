@@ -1,3 +1,3 @@
 """The editors' interface: one module per concern, each registering its models."""
 
-from . import articles, sources  # noqa: F401
+from articles.admin import articles, sections, sources  # noqa: F401

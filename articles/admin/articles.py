@@ -1,29 +1,45 @@
 """Articles in the admin. Writers draft; Editors publish (enforced here and in services)."""
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.models import LogEntry
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import Http404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from .. import previews, services
-from ..models import Article, ArticleSource, BiasRating
-from ..search import search_vector_refresh
-from .balance import BalanceAdminMixin, BalanceFilter, SourcesBalanceInlineMixin
-from .common import TEXT_OVERRIDES, NewsroomMedia, clean_image_field
-from .corrections import CorrectionsAdminMixin
-from .export import ExportActionMixin
-from .history import EditLockForm, HistoryAdminMixin
-from .pictures import PictureUploadsMixin, not_ready_message
-from .previews import PreviewLinksMixin
-from .scheduling import SchedulingAdminMixin, admin_time, scheduled_for
+from articles.admin.bias import (
+    BalanceAdminMixin,
+    BalanceFilter,
+    SourcesBalanceInlineMixin,
+    warn_of_one_sidedness,
+)
+from articles.admin.common import TEXT_OVERRIDES, NewsroomMedia, clean_image_field
+from articles.admin.corrections import NOTE_FIELD, CorrectionsAdminMixin, posted_correction, with_note_field
+from articles.admin.exporting import ExportActionMixin
+from articles.admin.history import HistoryAdminMixin
+from articles.admin.images import (
+    PictureUploadsMixin,
+    new_pictures_stored,
+    not_ready_message,
+    picture_failure_shown,
+)
+from articles.admin.locking import EditLockForm
+from articles.admin.previews import PreviewLinksMixin
+from articles.admin.scheduling import SchedulingAdminMixin, StoredMomentFormMixin, admin_time, scheduled_for
+from articles.models import Article, ArticleSource, BiasRating
+from articles.newsroom import stories
+from articles.permissions import can_publish
+from articles.site import previews
 
 
-class ArticleForm(EditLockForm):
-    """Fields come from ArticleAdmin; this adds the image checks (and, from its base, the edit lock)."""
+class ArticleForm(StoredMomentFormMixin, EditLockForm):
+    """Fields come from ArticleAdmin; this adds the image checks, the publish time in the site's zone
+    and (from its base) the edit lock. ArticleAdmin.get_form adds what depends on the request."""
 
     def clean_image(self):
         return clean_image_field(self, "image")
@@ -108,7 +124,7 @@ class StatusFilter(admin.SimpleListFilter):
 
 @admin.register(Article)
 class ArticleAdmin(
-    PictureUploadsMixin,  # before HistoryAdminMixin: a save it refuses must record no revision
+    PictureUploadsMixin,
     HistoryAdminMixin,
     PreviewLinksMixin,
     CorrectionsAdminMixin,
@@ -153,24 +169,24 @@ class ArticleAdmin(
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
-        if not services.can_publish(request.user):
+        if not can_publish(request.user):
             fields.append("status")
         return fields
 
     def has_publish_permission(self, request):
-        return services.can_publish(request.user)
+        return can_publish(request.user)
 
     def has_change_permission(self, request, obj=None):
         allowed = super().has_change_permission(request, obj)
         if allowed and obj is not None and obj.status == Article.Status.PUBLISHED:
             # A story that is (or is about to go) live is the Editors' responsibility.
-            return services.can_publish(request.user)
+            return can_publish(request.user)
         return allowed
 
     def has_delete_permission(self, request, obj=None):
         allowed = super().has_delete_permission(request, obj)
         if allowed and obj is not None and obj.status == Article.Status.PUBLISHED:
-            return services.can_publish(request.user)
+            return can_publish(request.user)
         return allowed
 
     @admin.display(description="")
@@ -235,35 +251,54 @@ class ArticleAdmin(
             round(min(entry["w"], 480) * entry["h"] / entry["w"]),
         )
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        """The story form for this request: who is editing (the edit lock names them), the correction
+        note when it is shown (not a model field, so left out of what Django builds), and the picture
+        the save before could not store."""
+        fields = kwargs.pop("fields", None)
+        if fields is None:
+            fields = flatten_fieldsets(self.get_fieldsets(request, obj))
+        with_note = NOTE_FIELD in fields
+        form = super().get_form(request, obj, change, fields=[f for f in fields if f != NOTE_FIELD], **kwargs)
+        form = type(form.__name__, (form,), {"editor": request.user})
+        if with_note:
+            form = with_note_field(form)
+        return picture_failure_shown(form, request)
+
     def save_model(self, request, obj, form, change):
-        was_published = change and Article.objects.filter(pk=obj.pk, status=Article.Status.PUBLISHED).exists()
-        if (
-            obj.status == Article.Status.PUBLISHED
-            and not was_published
-            and not services.can_publish(request.user)
-        ):
-            raise PermissionDenied("Only editors can publish stories.")
-        obj._was_live = change and Article.objects.published().filter(pk=obj.pk).exists()
-        if not change:
-            obj.created_by = request.user
-        obj.updated_by = request.user
-        super().save_model(request, obj, form, change)
+        """Nothing yet: the story is saved with its sources and rating in save_related, through the
+        save path, so that every step after a save runs once with everything written."""
 
     def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
         article = form.instance
-        services.bias_rating_refresh(article=article)
-        search_vector_refresh([article.pk])
-        content_changed = services.CONTENT_FIELDS.intersection(form.changed_data) or any(
-            formset.has_changed() for formset in formsets
-        )
-        if getattr(article, "_was_live", False) and content_changed:
-            services.article_mark_modified(article=article)
+
+        def write(article) -> bool:
+            form.save_m2m()
+            for formset in formsets:
+                self.save_formset(request, form, formset, change=change)
+            return any(formset.has_changed() for formset in formsets)
+
+        def comment() -> str:
+            if not change:
+                return "Created the story."
+            message = self.construct_change_message(request, form, formsets, not change)
+            return LogEntry(change_message=json.dumps(message)).get_change_message() or "No fields changed."
+
+        with new_pictures_stored(article, self.unsaved_note):
+            stories.article_save(
+                article=article,
+                user=request.user,
+                comment=comment,
+                write=write,
+                content_changed=bool(stories.CONTENT_FIELDS.intersection(form.changed_data)),
+                correction=posted_correction(form, request.user),
+            )
+        warn_of_one_sidedness(request, article)
 
     @admin.action(description="Publish the selected stories", permissions=["publish"])
     def publish_selected(self, request, queryset):
-        not_ready = services.articles_not_ready_to_publish(articles=queryset)
-        count = services.articles_set_status(
+        not_ready = stories.articles_not_ready_to_publish(articles=queryset)
+        count = stories.articles_set_status(
             articles=queryset, status=Article.Status.PUBLISHED, user=request.user
         )
         self.message_user(request, f"Published {count} stories.", messages.SUCCESS)
@@ -272,9 +307,7 @@ class ArticleAdmin(
 
     @admin.action(description="Unpublish the selected stories (back to draft)", permissions=["publish"])
     def unpublish_selected(self, request, queryset):
-        count = services.articles_set_status(
-            articles=queryset, status=Article.Status.DRAFT, user=request.user
-        )
+        count = stories.articles_set_status(articles=queryset, status=Article.Status.DRAFT, user=request.user)
         self.message_user(request, f"Unpublished {count} stories.", messages.SUCCESS)
 
     def get_urls(self):

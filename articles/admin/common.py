@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models
 
-from .. import images
+from articles import images
 
 
 class MultilineField(forms.CharField):

@@ -8,20 +8,18 @@ Correction admin, by users holding its delete permission only.
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.utils import flatten_fieldsets
 from django.template.defaultfilters import linebreaksbr
 from django.utils.html import format_html, format_html_join
 
-from .. import services
-from ..corrections import correction_add, correction_refusal
-from ..models import Correction
-from .common import MultilineField
-from .scheduling import local_label
+from articles.admin.common import MultilineField
+from articles.admin.scheduling import local_label
+from articles.models import Correction
+from articles.newsroom.corrections import correction_note, correction_refusal
+from articles.permissions import can_publish
 
 NOTE_FIELD = "correction_note"
 PAST_FIELD = "past_corrections"
 NOTE_MAX_LENGTH = 2000
-_UNSET = object()
 
 
 def note_field() -> forms.CharField:
@@ -60,15 +58,27 @@ class CorrectionNoteFormMixin:
         return data
 
 
+def with_note_field(form_class):
+    """The story form with the note (not a model field, so added to the form Django built)."""
+    return type(form_class.__name__, (CorrectionNoteFormMixin, form_class), {NOTE_FIELD: note_field()})
+
+
+def posted_correction(form, user) -> Correction | None:
+    """The correction the editor typed in `form` (validated), for the save path to append."""
+    note = form.cleaned_data.get(NOTE_FIELD)
+    return correction_note(article=form.instance, note=note, user=user) if note else None
+
+
 class CorrectionsAdminMixin:
-    """For ArticleAdmin: the "Corrections" fieldset, its validation, and the note saved with the story."""
+    """For ArticleAdmin: the "Corrections" fieldset and the notes already published. The note's field
+    is added by ArticleAdmin.get_form (with_note_field) and saved by the save path (posted_correction)."""
 
     def _shows_corrections(self, request, obj) -> bool:
         if obj is None or obj.pk is None or not self.has_change_permission(request, obj):
             return False
         if request.POST.get(NOTE_FIELD, "").strip():
             return True  # a note was posted: validate it and show why it is refused, never drop it
-        return obj.is_published() and services.can_publish(request.user)
+        return obj.is_published() and can_publish(request.user)
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = list(super().get_fieldsets(request, obj))
@@ -87,22 +97,6 @@ class CorrectionsAdminMixin:
 
     def get_readonly_fields(self, request, obj=None):
         return [*super().get_readonly_fields(request, obj), PAST_FIELD]
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        fields = kwargs.pop("fields", _UNSET)
-        if fields is _UNSET:
-            fields = flatten_fieldsets(self.get_fieldsets(request, obj))
-        if fields is None or NOTE_FIELD not in fields:
-            return super().get_form(request, obj, change, fields=fields, **kwargs)
-        # The note is not a model field: the model form is built without it, then given it.
-        form = super().get_form(request, obj, change, fields=[f for f in fields if f != NOTE_FIELD], **kwargs)
-        return type(form.__name__, (CorrectionNoteFormMixin, form), {NOTE_FIELD: note_field()})
-
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        note = form.cleaned_data.get(NOTE_FIELD)
-        if note:
-            correction_add(article=form.instance, note=note, user=request.user)
 
     @admin.display(description="corrections already published")
     def past_corrections(self, obj):

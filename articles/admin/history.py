@@ -1,101 +1,28 @@
-"""A story's history in the admin, and saves that never lose anyone's work.
-
-- Every save through the edit form is one revision (django-reversion): who, when, what changed.
-- The History page lists them, newest first, each with a readable diff against the one before;
-  any two can be compared, and an earlier one restored (as a new revision: nothing is deleted).
-- Optimistic locking: the edit form carries the story's lock number; a save from a form opened
-  before someone else's save is refused, with the editor's input kept and a link to what changed.
-  (A lead image that cannot be stored refuses the save cleanly too: see pictures.PictureUploadsMixin.)
+"""A story's history in the admin: every save is one revision (django-reversion, recorded by the save
+path, articles.newsroom.stories): who, when, what changed. The History page lists them, newest first,
+each with a readable diff against the one before; any two can be compared, and an earlier one
+restored (as a new revision: nothing is deleted). Edit locks: articles.admin.locking.
 
 reversion's VersionAdmin is not used as a base: its revert view writes the old rows raw, skipping
 the story's save steps (renditions, search vector, computed rating) and the Writer/Editor rules.
 """
 
-import reversion
 from django import forms
 from django.contrib import messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from .. import revision_diff, revision_restore, revisions
+from articles.newsroom.revisions import diff as revision_diff
+from articles.newsroom.revisions import record as revisions
+from articles.newsroom.revisions import restore as revision_restore
 
 HISTORY_TEMPLATES = "admin/articles/article/"
 HISTORY_PER_PAGE = 20
-
-
-class EditLockForm(forms.ModelForm):
-    """Base of the story form: carries the lock number it was opened with and refuses a stale save.
-
-    The check runs inside the admin's transaction and locks the story's row until the save is done,
-    so two saves of the same story are judged one after the other, never side by side.
-    """
-
-    lock_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
-
-    # Set by HistoryAdminMixin.get_form: who is editing.
-    editor = None
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.locked_version = None
-        self.lock_conflict = None
-        if self.instance.pk is not None:
-            self.fields["lock_version"].initial = self.instance.lock_version
-
-    def clean(self):
-        cleaned = super().clean()
-        if self.instance.pk is not None:
-            self._check_lock(cleaned.get("lock_version"))
-        return cleaned
-
-    def _check_lock(self, opened):
-        model = type(self.instance)
-        current = (
-            model._default_manager.select_for_update()
-            .filter(pk=self.instance.pk)
-            .values_list("lock_version", flat=True)
-            .first()
-        )
-        if current is None:
-            raise ValidationError("This story has been deleted since you opened it.", code="deleted")
-        self.locked_version = current
-        if opened is None:
-            raise ValidationError(
-                "This edit form is out of date: it does not say which version of the story it was "
-                "opened on, so saving it could undo someone else's work. Reload the page and make your "
-                "changes again.",
-                code="stale_form",
-            )
-        if opened == current:
-            return
-        article = model._default_manager.select_related("updated_by").get(pk=self.instance.pk)
-        self.lock_conflict = self._conflict_links(opened)
-        # Shown again with the current number: a second Save, after reading the changes, is a
-        # deliberate choice to replace them.
-        self.data = self.data.copy()
-        self.data[self.add_prefix("lock_version")] = str(current)
-        raise ValidationError(
-            revision_restore.conflict_message(article, opened="it", viewer=self.editor)
-            + " Your changes were not saved. "
-            "Look at what they changed (the link below opens it in a new tab); then reload this page "
-            "to start again from their version, or save again to replace their version with yours.",
-            code="conflict",
-        )
-
-    def _conflict_links(self, opened) -> dict:
-        pk = self.instance.pk
-        history = reverse("admin:articles_article_history", args=[pk])
-        base = revisions.version_for_lock(pk, opened)
-        latest = revisions.article_versions(pk).first()
-        if base is None or latest is None or base.pk == latest.pk:
-            return {"url": history, "text": "See the story's history"}
-        url = reverse("admin:articles_article_history_compare", args=[pk, base.pk, latest.pk])
-        return {"url": url, "text": "See what they changed"}
 
 
 class RestoreForm(forms.Form):
@@ -103,7 +30,7 @@ class RestoreForm(forms.Form):
 
 
 class HistoryAdminMixin:
-    """For ArticleAdmin: revisions of every save, the History page, compare, restore, edit locks."""
+    """For ArticleAdmin: the History page, compare and restore."""
 
     object_history_template = HISTORY_TEMPLATES + "object_history.html"
 
@@ -126,38 +53,6 @@ class HistoryAdminMixin:
             ),
             *super().get_urls(),
         ]
-
-    # --- Saving through the edit form ---
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        with reversion.create_revision():
-            reversion.set_user(request.user)
-            return super().changeform_view(request, object_id, form_url, extra_context)
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
-        return type(form.__name__, (form,), {"editor": request.user})
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            locked = getattr(form, "locked_version", None)
-            obj.lock_version = (obj.lock_version if locked is None else locked) + 1
-        super().save_model(request, obj, form, change)
-
-    def log_addition(self, request, obj, message):
-        entry = super().log_addition(request, obj, message)
-        self._record_revision(obj, "Created the story.")
-        return entry
-
-    def log_change(self, request, obj, message):
-        entry = super().log_change(request, obj, message)
-        self._record_revision(obj, entry.get_change_message())
-        return entry
-
-    def _record_revision(self, obj, comment):
-        if reversion.is_active():
-            reversion.set_comment(comment)
-            revisions.article_recorded(obj)
 
     # --- History, compare, restore ---
 

@@ -1,7 +1,7 @@
 """Share links in the admin: Editors create and revoke them on a page of the story's own.
 
 Sharing a draft outside the newsroom is an editorial decision, like publishing, so it needs the
-publish permission (services.can_publish); a separate permission would need a migration to give
+publish permission (articles.permissions.can_publish); a separate permission would need a migration to give
 it to the Editors group, and would in practice always travel with publishing. Writers see the
 page read-only: which links exist, for whom and until when (edits they save show through them),
 but never a link's address, and they cannot create or revoke one.
@@ -19,8 +19,10 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
-from .. import previews, services
-from ..models import PreviewLink
+from articles.models import PreviewLink
+from articles.newsroom import previews as sharing
+from articles.permissions import can_publish
+from articles.site import previews
 
 # The session remembers the link just created, so its address is shown once, after the redirect.
 NEW_LINK_SESSION_KEY = "articles.preview_link.new"
@@ -29,7 +31,7 @@ NEW_LINK_SESSION_KEY = "articles.preview_link.new"
 class PreviewLinkForm(forms.Form):
     expires_in = forms.ChoiceField(
         label="Link works for",
-        choices=[(key, label) for key, (_, label) in previews.LIFETIMES.items()],
+        choices=[(key, label) for key, (_, label) in sharing.LIFETIMES.items()],
         initial="1d",
         widget=forms.RadioSelect,
         help_text="After that the link shows nothing. You can revoke it sooner.",
@@ -65,7 +67,7 @@ class PreviewLinksMixin:
         extra_context = {
             **(extra_context or {}),
             "preview_links_url": reverse("admin:articles_article_preview_links", args=[object_id]),
-            "can_share_preview": services.can_publish(request.user),
+            "can_share_preview": can_publish(request.user),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -82,15 +84,15 @@ class PreviewLinksMixin:
 
     def preview_links_view(self, request, object_id):
         article = self._preview_article(request, object_id)
-        can_share = services.can_publish(request.user)
+        can_share = can_publish(request.user)
         if request.method == "POST":
             if not can_share:
                 raise PermissionDenied
             form = PreviewLinkForm(request.POST)
             if form.is_valid():
-                lifetime, _ = previews.LIFETIMES[form.cleaned_data["expires_in"]]
+                lifetime, _ = sharing.LIFETIMES[form.cleaned_data["expires_in"]]
                 try:
-                    link = previews.preview_link_create(
+                    link = sharing.preview_link_create(
                         article=article,
                         user=request.user,
                         lifetime=lifetime,
@@ -118,12 +120,14 @@ class PreviewLinksMixin:
         now = timezone.now()
         links = list(article.preview_links.select_related("created_by"))
         for link in links:
-            link.state = previews.link_state(link, now)
+            link.state = link.current_state(now)
             link.revoke_url = reverse(
                 "admin:articles_article_preview_link_revoke", args=[article.pk, link.pk]
             )
         new_pk = request.session.pop(NEW_LINK_SESSION_KEY, None) if request.method == "GET" else None
-        new_link = next((link for link in links if link.pk == new_pk and link.state == previews.ACTIVE), None)
+        new_link = next(
+            (link for link in links if link.pk == new_pk and link.state == PreviewLink.ACTIVE), None
+        )
         context = {
             **self.admin_site.each_context(request),
             "title": f"Share a preview: {article}",
@@ -145,10 +149,10 @@ class PreviewLinksMixin:
 
     def preview_link_revoke_view(self, request, object_id, link_id):
         article = self._preview_article(request, object_id)
-        if not services.can_publish(request.user):
+        if not can_publish(request.user):
             raise PermissionDenied
         link = get_object_or_404(PreviewLink, pk=link_id, article=article)
-        if previews.preview_link_revoke(link=link, user=request.user):
+        if sharing.preview_link_revoke(link=link, user=request.user):
             self.log_change(request, article, f"Revoked the preview link “{link}”.")
             self.message_user(
                 request, f"Revoked the preview link “{link}”: it no longer works.", messages.SUCCESS

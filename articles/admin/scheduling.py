@@ -78,7 +78,8 @@ class ZonedSplitDateTimeField(forms.SplitDateTimeField):
 
 
 class StoredMomentFormMixin:
-    """Gives the publish time field the moment stored on the story (see ZonedSplitDateTimeField)."""
+    """Gives the publish time field the moment stored on the story (see ZonedSplitDateTimeField).
+    Part of the story form (articles.admin.articles.ArticleForm)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -112,7 +113,3 @@ class SchedulingAdminMixin:
         )
         field.help_text = f"{zone_help()} {db_field.help_text}"
         return field
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
-        return type(form.__name__, (StoredMomentFormMixin, form), {})

@@ -1,16 +1,16 @@
-"""Sections and outlets in the admin."""
+"""Outlets in the admin: their lean, their logo, and what a change means for the stories citing them."""
 
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.utils.html import format_html
 
-from .. import images, services
-from ..models import Category, Source
-from ..search import search_vector_refresh
-from .balance import SourceLeanAutocompleteMixin
-from .common import TEXT_OVERRIDES, NewsroomMedia, clean_image_field
-from .pictures import PictureUploadsMixin
+from articles import images
+from articles.admin.bias import SourceLeanAutocompleteMixin
+from articles.admin.common import TEXT_OVERRIDES, NewsroomMedia, clean_image_field
+from articles.admin.images import PictureUploadsMixin, new_pictures_stored, picture_failure_shown
+from articles.models import Source
+from articles.newsroom import stories
 
 
 class SourceForm(forms.ModelForm):
@@ -21,21 +21,6 @@ class SourceForm(forms.ModelForm):
 
     def clean_domain(self):
         return self.cleaned_data["domain"].strip().lower()
-
-
-@admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "position", "published_count"]
-    list_editable = ["position"]
-    prepopulated_fields = {"slug": ["name"]}
-    search_fields = ["name"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(n=Count("articles"))
-
-    @admin.display(description="stories", ordering="n")
-    def published_count(self, obj):
-        return obj.n
 
 
 @admin.register(Source)
@@ -78,11 +63,15 @@ class SourceAdmin(SourceLeanAutocompleteMixin, PictureUploadsMixin, admin.ModelA
             obj.logo_height,
         )
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        return picture_failure_shown(super().get_form(request, obj, change, **kwargs), request)
+
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if change and "name" in form.changed_data:
-            search_vector_refresh(obj.citations.values("article_id"))
-        if change and "bias" in form.changed_data:
-            count = services.source_lean_changed(source=obj)
+        with new_pictures_stored(obj, self.unsaved_note):
+            super().save_model(request, obj, form, change)
+        if change:
+            count = stories.source_changed(
+                source=obj, lean_changed="bias" in form.changed_data, name_changed="name" in form.changed_data
+            )
             if count:
                 messages.info(request, f"Recomputed the bias bar of {count} stories citing {obj.name}.")

@@ -3,8 +3,8 @@
 from django import template
 from django.contrib import admin
 
-from .. import dashboard
-from ..models import Article
+from articles.models import Article
+from articles.newsroom import dashboard
 
 register = template.Library()
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from articles.import_archive import unpacked
-from articles.importers import ImportFailed, import_file
+from articles.transfer.archives import unpacked
+from articles.transfer.importing import ImportFailed, import_file
 
 STAGES = {"check": ("Checking", "item"), "apply": ("Importing", "story")}
 

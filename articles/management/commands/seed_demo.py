@@ -21,12 +21,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from articles import search_index
 from articles.bias import split_from_leans
 from articles.demo import art
-from articles.importers import ImportFailed, import_file
 from articles.models import Article, ArticleSource, BiasRating, Category, Source
-from articles.pagecache import bump_content_version
-from articles.search import search_vector_refresh
+from articles.site.cache.pagecache import bump_content_version
+from articles.transfer.importing import ImportFailed, import_file
 
 DEMO_FILE = Path(__file__).resolve().parents[2] / "demo" / "newsroom.json"
 # The moment the demo file's dates are written as of: stories dated before it are live, after it
@@ -199,7 +199,7 @@ class Command(BaseCommand):
                         )
                 ArticleSource.objects.bulk_create(citations)
                 BiasRating.objects.bulk_create(ratings)
-                search_vector_refresh([article.pk for article in batch])
+                search_index.refresh([article.pk for article in batch])
             done += size
             if verbosity >= 1:
                 rate = done / max(time.monotonic() - started, 1e-6)
