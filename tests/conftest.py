@@ -28,7 +28,7 @@ def isolated_cache(settings):
 @pytest.fixture(autouse=True)
 def pinned_content_version(settings):
     """The database's content version counts as just read and is not read again (so query counts
-    stay exact, whatever a frozen clock says); tests/test_content_version.py sets the interval."""
+    stay exact, whatever a frozen clock says); tests/site/cache/test_content_version.py sets the interval."""
     settings.NEWSAPP_CONTENT_VERSION_CHECK = float("inf")
     stored.read_at, stored.retry_at, stored.generation = time.monotonic(), 0.0, cache_generation()
 

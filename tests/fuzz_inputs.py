@@ -70,7 +70,7 @@ def paths(draw, newsroom: "Newsroom") -> tuple[Route, str]:
 QUERY_KEYS = [
     "page", "p", "before", "q", "o", "e", "all", "next", "utm_source", "utm_medium", "utm_campaign",
     "_to_field", "_popup", "_changelist_filters", "term", "app_label", "model_name", "field_name",
-    "state", "balance", "action", "token", "format", "", "page%5B%5D", "%00", "%C3%A9", "a%5Bb%5D",
+    "state", "bias", "action", "token", "format", "", "page%5B%5D", "%00", "%C3%A9", "a%5Bb%5D",
 ]  # fmt: skip
 QUERY_VALUES = [
     "", "1", "2", "0", "-1", "25", "26", "99999999", HUGE_NUMBER, "1.5", "1e3", "abc", "%00", "a%00b",

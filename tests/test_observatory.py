@@ -61,7 +61,7 @@ def test_cookies_need_secure_httponly_sessions_and_samesite_for_the_bonus():
 def test_scripts_from_elsewhere_without_integrity_cost_5():
     page = '<script src="https://cdn.example.com/x.js"></script>'
     assert score(body=page).results["sri"][1] == -5
-    same = '<script src="/static/js/balance.js"></script>'
+    same = '<script src="/static/js/bias.js"></script>'
     assert score(body=same).results["sri"][1] == 0
     pinned = '<script src="/static/x.js" integrity="sha384-abc"></script>'
     assert score(body=pinned).results["sri"][1] == 5

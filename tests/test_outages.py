@@ -15,8 +15,8 @@ from django.urls import reverse
 
 from articles.models import Article
 from tests import outages, servers
+from tests.admin.test_admin import browser_post
 from tests.factories import ArticleFactory, CategoryFactory
-from tests.test_admin import browser_post
 
 pytestmark = pytest.mark.django_db
 

@@ -13,9 +13,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from articles.admin.bias import (
-    BalanceAdminMixin,
-    BalanceFilter,
-    SourcesBalanceInlineMixin,
+    BiasAdminMixin,
+    BiasFilter,
+    SourcesBiasInlineMixin,
     warn_of_one_sidedness,
 )
 from articles.admin.common import TEXT_OVERRIDES, NewsroomMedia, clean_image_field
@@ -45,7 +45,7 @@ class ArticleForm(StoredMomentFormMixin, EditLockForm):
         return clean_image_field(self, "image")
 
 
-class ArticleSourceInline(SourcesBalanceInlineMixin, admin.TabularInline):
+class ArticleSourceInline(SourcesBiasInlineMixin, admin.TabularInline):
     model = ArticleSource
     autocomplete_fields = ["source"]
     fields = ["source", "url", "title", "position"]
@@ -129,7 +129,7 @@ class ArticleAdmin(
     PreviewLinksMixin,
     CorrectionsAdminMixin,
     SchedulingAdminMixin,
-    BalanceAdminMixin,
+    BiasAdminMixin,
     ExportActionMixin,
     admin.ModelAdmin,
 ):
@@ -149,7 +149,7 @@ class ArticleAdmin(
         "ai_summary",
     ]
     list_display_links = ["thumbnail", "title"]
-    list_filter = [StatusFilter, "category", "ai_summary", "featured", "bias_rating__method", BalanceFilter]
+    list_filter = [StatusFilter, "category", "ai_summary", "featured", "bias_rating__method", BiasFilter]
     list_select_related = ["category", "bias_rating"]
     show_facets = admin.ShowFacets.ALWAYS
     search_fields = ["title", "slug", "summary"]

@@ -1,9 +1,9 @@
-"""Balance while writing: the live bar of the chosen sources, the warnings on save, the list filter.
+"""Bias while writing: the live bar of the chosen sources, the warnings on save, the list filter.
 
 The bar under the Sources inline is drawn here for the form as it stands (the saved sources, or what
 was posted when the form comes back with errors) and kept up to date in the browser by
-static/js/balance.js, which repeats articles.bias.split_from_leans and the texts below exactly
-(tests/test_balance.py runs both on the same cases). The outlets' leans reach the page without a
+static/js/bias.js, which repeats articles.bias.split_from_leans and the texts below exactly
+(tests/admin/test_bias.py runs both on the same cases). The outlets' leans reach the page without a
 request per outlet: the chosen ones in a JSON block, new picks in the autocomplete results.
 """
 
@@ -56,7 +56,7 @@ def method_text(method: str, numbers: tuple[str, str, str] | None = None) -> str
     return "The published bar is computed from these sources."
 
 
-def balance_warnings(leans) -> list[str]:
+def bias_warnings(leans) -> list[str]:
     """What the editor is told after saving a story whose sources lean one way or are partly unrated."""
     sides = [side_of(lean) for lean in leans]
     rated = [side for side in sides if side]
@@ -104,7 +104,7 @@ def _chosen_source_ids(formset) -> list[str]:
 
 
 def _rating_method(formset) -> tuple[str, tuple[str, str, str] | None]:
-    """Which bar readers will get, from the bias rating row as it stands (mirrored in balance.js)."""
+    """Which bar readers will get, from the bias rating row as it stands (mirrored in bias.js)."""
     form = formset.forms[0] if formset is not None and formset.forms else None
     if form is None or _checked(form, "DELETE"):
         return "computed", None
@@ -122,8 +122,8 @@ def _rating_method(formset) -> tuple[str, tuple[str, str, str] | None]:
     return "incomplete", None
 
 
-def source_balance(inline_admin_formsets) -> dict:
-    """The context of includes admin/articles/article/_source_balance.html."""
+def sources_bias(inline_admin_formsets) -> dict:
+    """The context of includes admin/articles/article/_sources_bias.html."""
     formsets = {inline.formset.model: inline.formset for inline in inline_admin_formsets}
     if ArticleSource not in formsets:
         return {}
@@ -149,24 +149,24 @@ def source_balance(inline_admin_formsets) -> dict:
     }
 
 
-class BalanceAdminMixin:
+class BiasAdminMixin:
     """For ArticleAdmin: the live bar's script and context (the warnings after a save:
     warn_of_one_sidedness, called by ArticleAdmin.save_related)."""
 
     @property
     def media(self):
-        # jquery.init.js first: balance.js listens to select2's jQuery events through django.jQuery.
-        return super().media + Media(js=["admin/js/jquery.init.js", "js/balance.js"])
+        # jquery.init.js first: bias.js listens to select2's jQuery events through django.jQuery.
+        return super().media + Media(js=["admin/js/jquery.init.js", "js/bias.js"])
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        context["source_balance"] = source_balance(context.get("inline_admin_formsets", ()))
+        context["sources_bias"] = sources_bias(context.get("inline_admin_formsets", ()))
         return super().render_change_form(request, context, add, change, form_url, obj)
 
 
 def warn_of_one_sidedness(request, article) -> None:
     """After a save: the warnings (not refusals) about the sources the story now cites."""
     leans = article.article_sources.values_list("source__bias", flat=True)
-    for warning in balance_warnings(leans):
+    for warning in bias_warnings(leans):
         messages.warning(request, warning)
 
 
@@ -212,7 +212,7 @@ class SourceLeanAutocompleteMixin:
         ]
 
 
-class SourcesBalanceInlineMixin:
+class SourcesBiasInlineMixin:
     """For the Sources inline: outlets picked through SourceAutocompleteJsonView, the bar drawn below."""
 
     template = "admin/articles/article/sources_inline.html"
@@ -226,8 +226,8 @@ class SourcesBalanceInlineMixin:
 # --- The list filter -----------------------------------------------------------------------------
 
 
-class BalanceFilter(admin.SimpleListFilter):
-    """Stories by the balance of their sources, judged in the database by the outlets' leans (lean_left
+class BiasFilter(admin.SimpleListFilter):
+    """Stories by the bias of their sources, judged in the database by the outlets' leans (lean_left
     counts as left, lean_right as right, as in the bias bar):
 
     - One-sided: at least one source has a rated lean, and every rated source is on the same side
@@ -238,8 +238,8 @@ class BalanceFilter(admin.SimpleListFilter):
     - No sources.
     """
 
-    title = "balance of the sources"
-    parameter_name = "balance"
+    title = "bias of the sources"
+    parameter_name = "bias"
 
     def lookups(self, request, model_admin):
         return [

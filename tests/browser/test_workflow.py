@@ -188,10 +188,10 @@ def test_two_editors_save_the_same_story_and_the_second_is_told_instead_of_overw
     first.assert_clean("the history")
 
 
-# Rated plus unrated sources, as the live balance panel states them, equal to n.
+# Rated plus unrated sources, as the live bias panel states them, equal to n.
 COUNTED_SOURCES = """(n) => {
-    const figures = document.querySelector("#source-balance-figures").textContent;
-    const unrated = document.querySelector("#source-balance-unrated");
+    const figures = document.querySelector("#sources-bias-figures").textContent;
+    const unrated = document.querySelector("#sources-bias-unrated");
     const rated = Number((figures.match(/from (\\d+) rated source/) || [0, 0])[1]);
     const line = unrated && !unrated.hidden ? unrated.textContent : "";
     const others = Number((line.match(/(\\d+) source/) || [0, 0])[1]);
@@ -199,12 +199,12 @@ COUNTED_SOURCES = """(n) => {
 }"""
 
 
-def test_the_balance_of_the_sources_follows_the_outlets_as_they_are_picked(open_tab, app):
+def test_the_bias_of_the_sources_follows_the_outlets_as_they_are_picked(open_tab, app):
     story = make_draft(app, f"Ferry fares rise on the island routes {secrets.token_hex(2)}")
     editor = open_tab("desktop")
     log_in(editor, "editor", app.password)
     page = editor.visit(story["change"])
-    expect(page.locator("#source-balance")).to_be_visible()
+    expect(page.locator("#sources-bias")).to_be_visible()
     saved = int(page.locator("#id_article_sources-INITIAL_FORMS").input_value())
     assert saved >= 1
     page.wait_for_function(COUNTED_SOURCES, arg=saved)
@@ -215,5 +215,5 @@ def test_the_balance_of_the_sources_follows_the_outlets_as_they_are_picked(open_
     # Ticking a saved row for deletion takes it out again.
     page.locator("#id_article_sources-0-DELETE").check()
     page.wait_for_function(COUNTED_SOURCES, arg=saved)
-    expect(page.locator("#source-balance-method")).to_be_visible()
-    editor.assert_clean("the live balance panel")
+    expect(page.locator("#sources-bias-method")).to_be_visible()
+    editor.assert_clean("the live bias panel")

@@ -18,9 +18,9 @@ from articles.admin.history import HISTORY_PER_PAGE
 from articles.models import Article, ArticleSource, BiasRating, Category
 from articles.newsroom import stories
 from articles.newsroom.revisions import record as revisions
+from tests.admin.test_admin import ADD, CHANGELIST, browser_post, citations, rating, story
 from tests.factories import ArticleFactory, SourceFactory, import_one_story
-from tests.test_admin import ADD, CHANGELIST, browser_post, citations, rating, story
-from tests.test_locking import change_url, edited, opened_form, page_text
+from tests.newsroom.test_locking import change_url, edited, opened_form, page_text
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from tests.newsroom.test_locking import failing_storage
 from tests.pictures import decoding, out_of_bounds, picture
-from tests.test_importer import snapshot
-from tests.test_locking import failing_storage
+from tests.transfer.test_importer import snapshot
 
 pytestmark = pytest.mark.django_db
 

@@ -18,9 +18,9 @@ from django.urls import reverse
 from reversion.models import Version
 
 from articles.models import Article, ArticleSource
+from tests.admin.test_admin import ADD, CHANGELIST, _FormFields, browser_post, citations, story
 from tests.conftest import signed_in_client, staff_user
 from tests.factories import ArticleFactory, ArticleSourceFactory, SourceFactory, import_one_story
-from tests.test_admin import ADD, CHANGELIST, _FormFields, browser_post, citations, story
 
 pytestmark = pytest.mark.django_db
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from PIL import Image
 
 from articles.models import Article
+from tests.admin.test_admin import CHANGELIST, browser_post
 from tests.factories import (
     ArticleFactory,
     ArticleSourceFactory,
@@ -21,7 +22,6 @@ from tests.factories import (
     image_bytes,
     import_one_story,
 )
-from tests.test_admin import CHANGELIST, browser_post
 
 pytestmark = pytest.mark.django_db
 

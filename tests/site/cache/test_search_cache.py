@@ -8,7 +8,7 @@ from django.urls import reverse
 from articles.models import Article
 from articles.site.cache.pagecache import bump_content_version
 from tests.factories import ArticleFactory
-from tests.test_search import SEARCH, titles
+from tests.site.test_search import SEARCH, titles
 
 pytestmark = pytest.mark.django_db
 

@@ -15,10 +15,10 @@ from django.utils import timezone
 from articles.models import Article, Correction
 from articles.newsroom.corrections import GOING_OFF_SITE, NOT_PUBLIC, correction_add
 from articles.site.cache.pagecache import bump_content_version
+from tests.admin.test_admin import browser_post
 from tests.factories import ArticleFactory, ArticleSourceFactory, BiasRatingFactory
-from tests.test_admin import browser_post
-from tests.test_scheduling import field_errors
-from tests.test_seo import head
+from tests.newsroom.test_scheduling import field_errors
+from tests.site.test_seo import head
 
 pytestmark = pytest.mark.django_db
 

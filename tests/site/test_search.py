@@ -11,8 +11,8 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from tests.admin.test_admin import browser_post
 from tests.factories import ArticleFactory, ArticleSourceFactory, SourceFactory, import_one_story
-from tests.test_admin import browser_post
 
 pytestmark = pytest.mark.django_db
 

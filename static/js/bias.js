@@ -1,12 +1,12 @@
 "use strict";
 /*
- * Balance of the chosen sources, kept live in the article form as outlets are added, changed or
+ * Bias of the chosen sources, kept live in the article form as outlets are added, changed or
  * removed and as the rating method changes. The server draws the first state
- * (articles/admin/balance.py); without this script that bar stays, showing the sources as loaded.
+ * (articles/admin/bias.py); without this script that bar stays, showing the sources as loaded.
  *
  * splitFromLeans repeats articles/bias.py exactly (largest remainder, ties go left, center, right)
- * and the texts repeat articles/admin/balance.py; tests/test_balance.py runs both through node.
- * Leans come from the page (chosen outlets, #source-balance-leans) and from the autocomplete results
+ * and the texts repeat articles/admin/bias.py; tests/admin/test_bias.py runs both through node.
+ * Leans come from the page (chosen outlets, #sources-bias-leans) and from the autocomplete results
  * (`lean` beside `id` and `text`), never from a request per outlet.
  */
 (function () {
@@ -92,8 +92,8 @@
     }
 
     function start() {
-        const panel = document.getElementById("source-balance");
-        const leansScript = document.getElementById("source-balance-leans");
+        const panel = document.getElementById("sources-bias");
+        const leansScript = document.getElementById("sources-bias-leans");
         if (!panel || !leansScript) {
             return;
         }
@@ -161,18 +161,18 @@
             let x = 0;
             for (const [side] of SIDES) {
                 const value = split ? split[side] : 0;
-                const rect = document.getElementById(`source-balance-${side}`);
+                const rect = document.getElementById(`sources-bias-${side}`);
                 rect.setAttribute("x", String(x));
                 rect.setAttribute("width", String(value));
                 x += value;
             }
-            document.getElementById("source-balance-figures").textContent = figuresText(split, chosen.length);
+            document.getElementById("sources-bias-figures").textContent = figuresText(split, chosen.length);
             const unrated = split ? split.unrated : chosen.length;
-            const unratedLine = document.getElementById("source-balance-unrated");
+            const unratedLine = document.getElementById("sources-bias-unrated");
             unratedLine.textContent = unratedText(unrated);
             unratedLine.hidden = unrated === 0;
             const [method, numbers] = ratingMethod();
-            const methodLine = document.getElementById("source-balance-method");
+            const methodLine = document.getElementById("sources-bias-method");
             methodLine.dataset.method = method;
             methodLine.textContent = methodText(method, numbers);
         }

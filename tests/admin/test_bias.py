@@ -1,5 +1,5 @@
-"""Balance while writing: the bar of the chosen sources in the article form, the warnings on save,
-the "balance" filter of the story list, and editorial versus computed ratings."""
+"""Bias while writing: the bar of the chosen sources in the article form, the warnings on save,
+the "bias" filter of the story list, and editorial versus computed ratings."""
 
 import dataclasses
 import itertools
@@ -18,12 +18,12 @@ from django.urls import reverse
 from articles.admin.bias import figures_text, method_text, unrated_text
 from articles.bias import split_from_leans
 from articles.models import Article, BiasRating, Source
+from tests.admin.test_admin import ADD, CHANGELIST, browser_post, citations, rating, story
 from tests.factories import ArticleFactory, ArticleSourceFactory, BiasRatingFactory, SourceFactory
-from tests.test_admin import ADD, CHANGELIST, browser_post, citations, rating, story
 
 pytestmark = pytest.mark.django_db
 
-BALANCE_JS = Path(settings.BASE_DIR) / "static" / "js" / "balance.js"
+BIAS_JS = Path(settings.BASE_DIR) / "static" / "js" / "bias.js"
 AUTOCOMPLETE = reverse("admin:articles_source_autocomplete")
 
 
@@ -36,27 +36,27 @@ def cite(article, *leans):
 
 
 def panel(html: str) -> str:
-    start = html.index('<section class="module source-balance" id="source-balance"')
+    start = html.index('<section class="module sources-bias" id="sources-bias"')
     return html[start : html.index("</section>", start)]
 
 
 def bar(html: str) -> dict:
-    """What the balance panel shows: rect x/width per side, its texts, and the leans it carries."""
+    """What the bias panel shows: rect x/width per side, its texts, and the leans it carries."""
     part = panel(html)
     rects = {
         side: (int(x), int(width))
         for side, x, width in re.findall(
-            r'<rect class="bias-\w" id="source-balance-(\w+)" x="(\d+)" y="0" width="(\d+)"', part
+            r'<rect class="bias-\w" id="sources-bias-(\w+)" x="(\d+)" y="0" width="(\d+)"', part
         )
     }
     unrated = re.search(
-        r'<p class="source-balance-unrated" id="source-balance-unrated"( hidden)?>(.*?)</p>', part
+        r'<p class="sources-bias-unrated" id="sources-bias-unrated"( hidden)?>(.*?)</p>', part
     )
-    method = re.search(r'id="source-balance-method" data-method="(\w+)">(.*?)</p>', part)
-    leans = re.search(r'<script id="source-balance-leans" type="application/json">(.*?)</script>', part)
+    method = re.search(r'id="sources-bias-method" data-method="(\w+)">(.*?)</p>', part)
+    leans = re.search(r'<script id="sources-bias-leans" type="application/json">(.*?)</script>', part)
     return {
         "rects": rects,
-        "figures": re.search(r'id="source-balance-figures" aria-live="polite">(.*?)</p>', part).group(1),
+        "figures": re.search(r'id="sources-bias-figures" aria-live="polite">(.*?)</p>', part).group(1),
         "unrated": None if unrated.group(1) else unrated.group(2),
         "method": (method.group(1), method.group(2)),
         "leans": json.loads(leans.group(1)),
@@ -96,7 +96,7 @@ def test_the_script_splits_and_words_the_bar_exactly_like_the_server():
         console.log(JSON.stringify({ out, methods }));
     """
     result = subprocess.run(
-        ["node", "-e", program, str(BALANCE_JS)],
+        ["node", "-e", program, str(BIAS_JS)],
         input=json.dumps({"mixes": mixes, "numbers": numbers}),
         capture_output=True,
         text=True,
@@ -125,7 +125,7 @@ def test_the_script_splits_and_words_the_bar_exactly_like_the_server():
 # --- The bar in the article form -----------------------------------------------------------------
 
 
-def test_the_form_shows_the_balance_of_the_saved_sources(editor_client):
+def test_the_form_shows_the_bias_of_the_saved_sources(editor_client):
     article = ArticleFactory(draft=True)
     outlets = cite(article, "left", "lean_left", "center", "unrated")
     html = editor_client.get(change_url(article)).content.decode()
@@ -136,8 +136,8 @@ def test_the_form_shows_the_balance_of_the_saved_sources(editor_client):
     assert shown["method"] == ("computed", "The published bar is computed from these sources.")
     assert shown["leans"] == {str(o.pk): o.bias for o in outlets}
     # The panel sits right under the Sources inline, before the bias rating.
-    assert html.index('id="article_sources-group"') < html.index('id="source-balance"')
-    assert html.index('id="source-balance"') < html.index('id="bias_rating-group"')
+    assert html.index('id="article_sources-group"') < html.index('id="sources-bias"')
+    assert html.index('id="sources-bias"') < html.index('id="bias_rating-group"')
 
 
 def test_a_new_story_shows_an_empty_bar(editor_client):
@@ -214,7 +214,7 @@ def test_the_script_is_a_static_file_after_jquery_and_nothing_is_inline(editor_c
     html = editor_client.get(change_url(article)).content.decode()
     scripts = re.findall(r"<script\b[^>]*>", html)
     srcs = [re.search(r'src="([^"]+)"', tag).group(1) for tag in scripts if "src=" in tag]
-    assert srcs.index("/static/js/balance.js") > srcs.index("/static/admin/js/jquery.init.js")
+    assert srcs.index("/static/js/bias.js") > srcs.index("/static/admin/js/jquery.init.js")
     for tag in scripts:
         assert "src=" in tag or 'type="application/json"' in tag, tag
     assert not re.search(r"\sstyle=", html)
@@ -315,7 +315,7 @@ def test_the_warnings_follow_the_sources_as_saved_not_as_they_were(editor_client
     assert article.article_sources.count() == 3
 
 
-# --- The "balance" filter of the story list ------------------------------------------------------
+# --- The "bias" filter of the story list ------------------------------------------------------
 
 
 @pytest.fixture
@@ -350,30 +350,30 @@ def titles_listed(client, **params) -> set[str]:
         ("none", {"Nothing cited"}),
     ],
 )
-def test_the_story_list_filters_by_balance(editor_client, mixed_newsroom, bucket, expected):
-    assert titles_listed(editor_client, balance=bucket) == expected
+def test_the_story_list_filters_by_bias(editor_client, mixed_newsroom, bucket, expected):
+    assert titles_listed(editor_client, bias=bucket) == expected
 
 
-def test_the_balance_filter_is_offered_with_counts(editor_client, mixed_newsroom):
+def test_the_bias_filter_is_offered_with_counts(editor_client, mixed_newsroom):
     html = editor_client.get(CHANGELIST).content.decode()
-    assert "By balance of the sources" in html
+    assert "By bias of the sources" in html
     for facet in ("One-sided (3)", "Balanced (2)", "Has unrated sources (3)", "No sources (1)"):
         assert facet in html, facet
     # Combined with another filter, each condition narrows the list.
     ArticleFactory(title="Draft all left", draft=True)
     cite(Article.objects.get(title="Draft all left"), "left")
-    assert titles_listed(editor_client, balance="one_sided", state="draft") == {"Draft all left"}
+    assert titles_listed(editor_client, bias="one_sided", state="draft") == {"Draft all left"}
 
 
-def test_the_balance_filter_costs_the_same_queries_whatever_the_number_of_stories(
+def test_the_bias_filter_costs_the_same_queries_whatever_the_number_of_stories(
     editor_client, mixed_newsroom, django_assert_num_queries
 ):
     with CaptureQueriesContext(connection) as few:
-        assert len(titles_listed(editor_client, balance="one_sided")) == 3
+        assert len(titles_listed(editor_client, bias="one_sided")) == 3
     for article in ArticleFactory.create_batch(15):
         cite(article, "left", "unrated")
     with django_assert_num_queries(len(few.captured_queries)):
-        assert len(titles_listed(editor_client, balance="one_sided")) == 18
+        assert len(titles_listed(editor_client, bias="one_sided")) == 18
 
 
 # --- Editorial or computed -----------------------------------------------------------------------
@@ -437,7 +437,7 @@ def test_switching_a_computed_rating_to_editorial_keeps_the_numbers_as_sources_c
     assert bar(html)["method"][0] == "editorial"
 
 
-def test_a_writer_viewing_a_live_story_sees_its_balance_read_only(writer_client):
+def test_a_writer_viewing_a_live_story_sees_its_bias_read_only(writer_client):
     live = ArticleFactory()
     cite(live, "left", "unrated")
     BiasRatingFactory(article=live, left=20, center=60, right=20)

@@ -18,8 +18,8 @@ from articles.models import Article
 from articles.site import search
 from articles.site.search import MAX_TERMS, clean_query, parse_query
 from tests.factories import ArticleFactory
-from tests.test_search import SEARCH, titles
-from tests.test_search import search as get_search
+from tests.site.test_search import SEARCH, titles
+from tests.site.test_search import search as get_search
 
 pytestmark = pytest.mark.django_db
 

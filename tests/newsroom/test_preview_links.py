@@ -425,7 +425,8 @@ def test_an_expired_link_stops_working(browser_editor, client):
 
 
 def test_tampered_malformed_and_unknown_tokens_are_a_plain_404(client, settings):
-    settings.AXES_FAILURE_LIMIT = 20  # nine wrong guesses in a row: the limit is tests/test_signin.py's
+    # Nine wrong guesses in a row: the limit itself is tests/accounts/test_signin.py's to test.
+    settings.AXES_FAILURE_LIMIT = 20
     draft = ArticleFactory(draft=True, title="Guarded draft")
     link = make_link(draft)
     token = link.token

@@ -166,7 +166,7 @@ def test_the_throttle_holds_while_the_cache_is_down(settings, staff):
     """Failures live in the database (axes' database handler): a cache that fails every call changes
     nothing, neither a 500 nor a way round the limit."""
     staff("editor")
-    settings.CACHES = {"default": {"BACKEND": "tests.test_signin.BrokenCache"}}
+    settings.CACHES = {"default": {"BACKEND": "tests.accounts.test_signin.BrokenCache"}}
     settings.NEWSAPP_PAGE_CACHE_SECONDS = 0
     settings.NEWSAPP_FRAGMENT_CACHE = False
     for _ in range(LIMIT):

@@ -16,8 +16,8 @@ from articles.newsroom import stories
 from articles.newsroom.corrections import correction_add
 from articles.newsroom.revisions.restore import article_restore
 from articles.site.cache.content_version import VERSION_KEY
+from tests.admin.test_admin import browser_post
 from tests.factories import ArticleFactory, ArticleSourceFactory, CategoryFactory, SourceFactory
-from tests.test_admin import browser_post
 
 pytestmark = pytest.mark.django_db
 

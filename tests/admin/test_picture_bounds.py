@@ -15,11 +15,11 @@ from reversion.models import Version
 
 from articles import images
 from articles.models import Article, Source
+from tests.admin.test_admin import browser_post
+from tests.admin.test_image_rules import KINDS, post_picture
 from tests.factories import ArticleFactory, SourceFactory
+from tests.newsroom.test_locking import failing_storage, page_text
 from tests.pictures import OUT_OF_BOUNDS, decoding, out_of_bounds, picture
-from tests.test_admin import browser_post
-from tests.test_image_rules import KINDS, post_picture
-from tests.test_locking import failing_storage, page_text
 
 pytestmark = pytest.mark.django_db
 

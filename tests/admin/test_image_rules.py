@@ -19,8 +19,8 @@ from PIL import ExifTags, Image, ImageCms, PngImagePlugin
 
 from articles.images import clean_upload
 from articles.models import Article, Source
+from tests.admin.test_admin import ADD, CHANGELIST, browser_post, story
 from tests.factories import ArticleFactory, image_bytes
-from tests.test_admin import ADD, CHANGELIST, browser_post, story
 from tests.test_images import png_header_only
 
 pytestmark = pytest.mark.django_db

@@ -18,9 +18,9 @@ from freezegun import freeze_time
 
 from articles.models import Article
 from articles.site import sitemaps
+from tests.admin.test_admin import ADD, CHANGELIST, browser_post, story
 from tests.conftest import signed_in_client
 from tests.factories import ArticleFactory, ArticleSourceFactory, CategoryFactory, SourceFactory
-from tests.test_admin import ADD, CHANGELIST, browser_post, story
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_memory_cache")]
 
