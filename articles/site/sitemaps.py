@@ -141,12 +141,22 @@ def _aware(value):
     return value
 
 
+def visibility_sql(now: datetime) -> tuple[str, list]:
+    """The conditions of Article.objects.published(now), compiled by the ORM into SQL on the stories
+    table (no alias): the one rule of visibility, for the raw query below (tests/site/test_sitemaps.py
+    checks that both pick the same stories)."""
+    live = Article.objects.published(now=now)
+    sql, params = live.query.get_compiler(connection=connection).compile(live.query.where)
+    return sql, list(params)
+
+
 def month_lastmods(now: datetime | None = None) -> list[tuple[datetime, datetime]]:
     """[(month, its latest change)] for every UTC month holding a live story, oldest first.
 
     Two queries: the oldest live story (one index lookup), then, for each month since, the newest
     edit and the newest publish time among its live stories (two index probes a month). A scheduled
-    story goes live without a save, so its publish time counts as a change too.
+    story goes live without a save, so its publish time counts as a change too. Raw SQL because the
+    months are a VALUES list the ORM cannot join to; its visibility comes from visibility_sql.
     """
     now = (now or timezone.now()).astimezone(UTC)
     live = Article.objects.published(now=now)
@@ -156,17 +166,17 @@ def month_lastmods(now: datetime | None = None) -> list[tuple[datetime, datetime
     months = _months(first.astimezone(UTC), now)
     table = connection.ops.quote_name(Article._meta.db_table)
     adapt = connection.ops.adapt_datetimefield_value
+    visible, visible_params = visibility_sql(now)
     rows = ", ".join(["(%s, %s, %s)"] * len(months))
     sql = f"""
         WITH months (month, starts, ends) AS (VALUES {rows})
         SELECT month,
-            (SELECT updated_at FROM {table} a
-              WHERE a.status = %s AND a.published_month = months.month AND a.published_at <= %s
-              ORDER BY a.updated_at DESC LIMIT 1),
-            (SELECT published_at FROM {table} a
-              WHERE a.status = %s AND a.published_at >= months.starts AND a.published_at < months.ends
-                AND a.published_at <= %s
-              ORDER BY a.published_at DESC LIMIT 1)
+            (SELECT updated_at FROM {table}
+              WHERE {visible} AND {table}.published_month = months.month
+              ORDER BY updated_at DESC LIMIT 1),
+            (SELECT published_at FROM {table}
+              WHERE {visible} AND {table}.published_at >= months.starts AND {table}.published_at < months.ends
+              ORDER BY published_at DESC LIMIT 1)
         FROM months ORDER BY month
     """
     params = [
@@ -174,7 +184,7 @@ def month_lastmods(now: datetime | None = None) -> list[tuple[datetime, datetime
         for start in months
         for value in (start.year * 100 + start.month, adapt(start), adapt(next_month(start)))
     ]
-    params += [Article.Status.PUBLISHED, adapt(now), Article.Status.PUBLISHED, adapt(now)]
+    params += [*visible_params, *visible_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()

@@ -260,3 +260,24 @@ def test_sitemaps_run_a_fixed_number_of_queries(client, django_assert_num_querie
     assert response.status_code == 200
     if name in ("articles", "news"):
         assert len(ET.fromstring(response.content).findall("sm:url", NS)) == n
+
+
+def test_the_sitemap_index_s_raw_sql_sees_the_stories_published_sees():
+    """The month lastmods' raw query takes its conditions from Article.objects.published(): the
+    same stories, over drafts, scheduled, published and unpublished ones."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from articles.models import Article
+    from articles.site.sitemaps import visibility_sql
+
+    for traits in ({}, {"draft": True}, {"scheduled": True}, {"unpublished": True}):
+        ArticleFactory(**traits)
+    now = timezone.now()
+    visible, params = visibility_sql(now)
+    table = connection.ops.quote_name(Article._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {table} WHERE {visible}", params)
+        raw = {row[0] for row in cursor.fetchall()}
+    assert raw == set(Article.objects.published(now=now).values_list("pk", flat=True))
+    assert raw and raw != set(Article.objects.values_list("pk", flat=True))
