@@ -8,8 +8,12 @@ them (docs/performance.md). Here:
   ALL of one index-ordered, limited subquery per list;
 - that SQL is compiled once per process: the publish-time cut-off is its only changing value,
   swapped in at run time, and rows go through the ORM's own converters;
-- rows are plain tuples of what a card's cache key needs (articles.cards); whole stories are loaded,
-  in one more query, only for the cards the card cache lacks.
+- rows are plain tuples of what a card's cache key needs (articles.site.cache.cards); whole stories
+  are loaded, in one more query, only for the cards the card cache lacks.
+
+Why not the plain ORM: the same lists as seven values_list querysets (Django's union() cannot keep a
+LIMIT per part on SQLite) take 11.5-12 ms against 2.9 ms here, on PostgreSQL at 10,000 stories
+(median of 300 runs each, the same rows; the cost is compiling the querysets, not running them).
 """
 
 import threading
