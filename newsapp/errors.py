@@ -70,6 +70,39 @@ def _reason(exception) -> str:
     return ""
 
 
+def csrf_failure(request, reason=""):
+    """settings.CSRF_FAILURE_VIEW: a form that was not ours, or whose token expired."""
+    reason = (
+        "This form has expired or was sent from somewhere else. Go back, reload the page and send it "
+        "again (it needs cookies from this site)."
+    )
+    return render_error("403.html", 403, reason=reason)
+
+
+class ErrorPageMiddleware:
+    """Gives a page to the answers Django sends empty: 405 (a method a view does not take)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code == 405 and not response.content:
+            page = render_error("405.html", 405, allowed=response.get("Allow", ""))
+            page["Allow"] = response.get("Allow", "")
+            return page
+        return response
+
+
+class WithoutTraceback(logging.Filter):
+    """For refusals of requests that are wrong (a host we do not serve, too many fields): one line
+    each in the log, not a traceback of our own code, which has nothing wrong."""
+
+    def filter(self, record):
+        record.exc_info = record.exc_text = None
+        return True
+
+
 def bad_request(request, exception=None):
     return render_error("400.html", 400, reason=_reason(exception))
 

@@ -56,10 +56,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "newsapp.security.RequestLimitsMiddleware",  # a body too large or a host's bad port: refused first
     "newsapp.security.ResourcePolicyMiddleware",  # outside whitenoise, so static files get it too
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "newsapp.errors.ErrorPageMiddleware",  # inside the CSP middleware: its pages get the policy too
     # Before sessions and auth: a cached page is served without touching either (the security
     # headers above still wrap it).
     "articles.site.cache.pagecache.AnonymousPageCacheMiddleware",
@@ -174,6 +176,11 @@ WHITENOISE_MAX_AGE = 60
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 NEWSAPP_MAX_UPLOAD_BYTES = env.int("NEWSAPP_MAX_UPLOAD_BYTES", default=15 * 1024 * 1024)
+# Any request's body: the largest picture with the rest of its form. Larger ones get 413 before a
+# byte is read (a front proxy should refuse them first: nginx's client_max_body_size).
+NEWSAPP_MAX_REQUEST_BYTES = env.int(
+    "NEWSAPP_MAX_REQUEST_BYTES", default=NEWSAPP_MAX_UPLOAD_BYTES + 5 * 1024 * 1024
+)
 NEWSAPP_MAX_IMAGE_PIXELS = env.int("NEWSAPP_MAX_IMAGE_PIXELS", default=40_000_000)
 # Every size of a picture is also written as WebP, which stores at most 16,383 pixels a side.
 NEWSAPP_MAX_IMAGE_SIDE = env.int("NEWSAPP_MAX_IMAGE_SIDE", default=16_383)
@@ -212,6 +219,7 @@ SECURE_CSP = {
 NEWSAPP_RESOURCE_POLICY = "same-origin"
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
+CSRF_FAILURE_VIEW = "newsapp.errors.csrf_failure"  # the site's 403 page, not Django's debug hint
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
@@ -269,6 +277,12 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # superusers managing devices never see th
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"without_traceback": {"()": "newsapp.errors.WithoutTraceback"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "brief": {"class": "logging.StreamHandler", "filters": ["without_traceback"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    # Refused requests (a host we do not serve, too many fields): a line each, no traceback.
+    "loggers": {"django.security": {"handlers": ["brief"], "propagate": False}},
 }

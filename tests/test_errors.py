@@ -127,3 +127,59 @@ def test_only_a_database_out_of_reach_is_a_503():
     assert not unavailable(from_sqlite("LIKE or GLOB pattern too complex"))
     assert not unavailable(from_sqlite("no such table: articles_article"))
     assert not unavailable(ValueError("not a database error"))
+
+
+# --- Refused at the door ------------------------------------------------------------------------
+
+
+def test_a_body_larger_than_any_form_sends_is_a_413_before_it_is_read(settings):
+    settings.NEWSAPP_MAX_REQUEST_BYTES = 1000
+    client = Client(raise_request_exception=False)
+    response = client.post("/admin/login/", data=b"x" * 1001, content_type="application/octet-stream")
+    assert response.status_code == 413
+    assert "more than any form of ours sends" in response.content.decode()
+    forged = client.generic("POST", "/admin/login/", b"", CONTENT_LENGTH="a lot")
+    assert forged.status_code == 413
+    assert client.post("/admin/login/", data={"username": "a"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "host", ["localhost:99999", "localhost:0", "localhost:123456", "localhost:" + "9" * 5000]
+)
+def test_a_host_whose_port_is_no_port_is_refused_like_an_unknown_host(host, settings):
+    settings.ALLOWED_HOSTS = ["localhost"]
+    response = Client(raise_request_exception=False).get("/", headers={"host": host})
+    assert response.status_code == 400
+    assert "This site does not answer to that host name." in response.content.decode()
+    assert Client().get("/", headers={"host": "localhost:8000"}).status_code == 200
+
+
+def test_a_method_a_page_does_not_take_gets_a_page_saying_so():
+    response = Client().generic("TRACE", "/")
+    assert response.status_code == 405
+    assert response["Allow"] and "This address cannot do that" in response.content.decode()
+    assert "Content-Security-Policy" in response
+
+
+def test_a_form_from_elsewhere_gets_the_site_s_403_page():
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/admin/login/", {"username": "a", "password": "b"})
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "This form has expired or was sent from somewhere else" in html
+    assert "DEBUG" not in html
+
+
+def test_a_refused_host_is_logged_in_one_line(settings, caplog):
+    import logging
+
+    from newsapp.errors import WithoutTraceback
+
+    settings.ALLOWED_HOSTS = ["news.example.org"]
+    with caplog.at_level(logging.WARNING, logger="django.security"):
+        Client(raise_request_exception=False).get("/", headers={"host": "evil.example.com"})
+    records = [r for r in caplog.records if r.name.startswith("django.security")]
+    assert records
+    for record in records:
+        WithoutTraceback().filter(record)
+        assert record.exc_info is None
