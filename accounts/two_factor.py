@@ -5,6 +5,7 @@ session signed in with a password alone, as `Client.force_login` makes in tests,
 it opens the admin only while its user has no device and is not required to have one.
 """
 
+import time
 from base64 import b32encode
 from urllib.parse import urlencode
 
@@ -16,6 +17,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
+from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -89,6 +91,24 @@ def set_up_confirm(request, *, device: TOTPDevice) -> list[str]:
     StaticToken.objects.bulk_create(StaticToken(device=recovery, token=code) for code in codes)
     mark_verified(request, device)
     return codes
+
+
+def code_just_used(device: TOTPDevice, token: str) -> bool:
+    """Whether `token` is a right code of the app that was used already: one for a time step the
+    device has accepted a code for (django-otp keeps the latest in `last_t` and takes each step once),
+    among the steps a code counts for now. Typed again in a second browser, or just after set-up, it
+    is refused, but it is no wrong guess: the person holds the phone."""
+    if not token.isdigit():
+        return False
+    code = int(token)
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    # The same steps TOTPDevice.verify_token tries (its tolerance either side), those it refuses.
+    for offset in range(-device.tolerance, device.tolerance + 1):
+        totp.drift = device.drift + offset
+        if totp.t() <= device.last_t and totp.token() == code:
+            return True
+    return False
 
 
 def recovery_codes_left(user) -> int:

@@ -203,6 +203,96 @@ def test_wrong_codes_count_as_failed_sign_ins(editor, clock):
     assert client.post(VERIFY, {"otp_token": app_code(TOTPDevice.objects.get())}).status_code == 429
 
 
+def test_a_code_used_already_is_refused_as_used_not_as_wrong(editor, clock):
+    """The code just typed on the set-up page, or in another browser, is right but spent: the page
+    says to wait for the next one, and it is no wrong guess (no lockout count, no pause)."""
+    setting_up = signed_in_client(editor)
+    setting_up.get(SET_UP)
+    device = TOTPDevice.objects.get(user=editor)
+    code = app_code(device)
+    assert setting_up.post(SET_UP, {"code": code}).status_code == 200  # turned on with `code`
+
+    clock.tick(5)  # still the same code in the app
+    other_browser = Client()
+    sign_in_with_password(other_browser)
+    for _ in range(2):
+        again = other_browser.post(VERIFY, {"otp_token": code, "next": STORIES})
+        html = again.content.decode()
+        assert again.status_code == 200
+        assert "This code was just used. Wait for your app to show the next one" in html
+        assert "That code is not right" not in html
+    assert not AccessAttempt.objects.exists()
+    device.refresh_from_db()
+    assert device.throttling_failure_count == 0
+    assert other_browser.get(STORIES).status_code == 302
+
+    clock.tick(30)  # the app's next code works at once: no pause was imposed
+    done = other_browser.post(VERIFY, {"otp_token": app_code(device), "next": STORIES})
+    assert done["Location"] == STORIES
+
+    # The same in two browsers signing in with one code.
+    clock.tick(30)
+    first, second = Client(), Client()
+    sign_in_with_password(first)
+    sign_in_with_password(second)
+    code = app_code(device)
+    assert first.post(VERIFY, {"otp_token": code})["Location"] == ADMIN
+    assert "This code was just used" in second.post(VERIFY, {"otp_token": code}).content.decode()
+    assert not AccessAttempt.objects.exists()
+
+
+def test_a_wrong_code_near_a_used_one_still_counts(editor, clock):
+    set_up_two_factor(signed_in_client(editor), clock)
+    device = TOTPDevice.objects.get(user=editor)
+    used = app_code(device)
+    first = Client()
+    sign_in_with_password(first)
+    assert first.post(VERIFY, {"otp_token": used}).status_code == 302
+    second = Client()
+    sign_in_with_password(second)
+    wrong = f"{(int(used) + 1) % 10**6:06d}"
+    assert "That code is not right" in second.post(VERIFY, {"otp_token": wrong}).content.decode()
+    assert AccessAttempt.objects.get().failures_since_start == 1
+
+
+def test_the_right_code_just_after_a_wrong_one_asks_to_wait(editor, clock):
+    set_up_two_factor(signed_in_client(editor), clock)
+    client = Client()
+    sign_in_with_password(client)
+    right = app_code(TOTPDevice.objects.get())
+    wrong = f"{(int(right) + 1) % 10**6:06d}"
+    assert "That code is not right" in client.post(VERIFY, {"otp_token": wrong}).content.decode()
+
+    clock.tick(0.5)  # typed again at once: django-otp checks no code for a second after a wrong one
+    too_soon = client.post(VERIFY, {"otp_token": right, "next": STORIES})
+    html = too_soon.content.decode()
+    assert too_soon.status_code == 200
+    assert (
+        "Wait a few seconds, then enter the code again: after a wrong code, the next one is checked only "
+        "after a short pause, longer after each wrong code (try again in 1 second)."
+    ) in html
+    assert "Verification temporarily disabled" not in html and "failed attempt" not in html
+    assert AccessAttempt.objects.get().failures_since_start == 1  # the wrong code only
+
+    clock.tick(1)
+    assert client.post(VERIFY, {"otp_token": right, "next": STORIES})["Location"] == STORIES
+
+
+def test_setting_up_says_to_wait_after_a_wrong_code_too(editor, clock):
+    client = signed_in_client(editor)
+    client.get(SET_UP)
+    device = TOTPDevice.objects.get(user=editor)
+    right = app_code(device)
+    client.post(SET_UP, {"code": f"{(int(right) + 1) % 10**6:06d}"})
+    too_soon = client.post(SET_UP, {"code": right}).content.decode()
+    assert "Wait a few seconds, then enter the code again" in too_soon
+    assert "That code does not match" not in too_soon
+    clock.tick(2)
+    assert "recovery codes" in client.post(SET_UP, {"code": right}).content.decode().lower()
+    device.refresh_from_db()
+    assert device.confirmed
+
+
 def test_the_code_page_goes_only_to_this_site(editor, clock):
     set_up_two_factor(signed_in_client(editor), clock)
     client = Client()
