@@ -12,8 +12,9 @@ STAMP := $(VENV)/.installed
 MANAGE := $(BIN)/python manage.py
 PYTEST := $(BIN)/pytest
 RUFF := $(BIN)/ruff
-# Python used to create the virtualenv (>= 3.12). Only looked up when the venv is (re)built.
-PY ?= $(shell scripts/find-python)
+# Python used to create the virtualenv (>= 3.12): make PYTHON=/path/to/python3.12, or the newest one
+# scripts/find-python finds. Only looked at when the venv is (re)built.
+PYTHON ?=
 # Extra pytest arguments, e.g. make test PYTEST_ARGS="-k slug -x"
 PYTEST_ARGS ?=
 # Where `make run` serves.
@@ -30,7 +31,7 @@ help: ## List the targets
 
 $(STAMP): pyproject.toml
 	@if ! $(BIN)/python -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null; then \
-		py='$(PY)'; \
+		py=$$(PYTHON='$(PYTHON)' scripts/find-python) || py=; \
 		[[ -n "$$py" ]] || { echo "make: cannot create $(VENV) without Python >= 3.12 (see above)" >&2; exit 1; }; \
 		echo "Creating $(VENV) with $$py"; \
 		"$$py" -m venv --clear $(VENV); \
