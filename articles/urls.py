@@ -1,4 +1,3 @@
-from django.contrib.sitemaps import views as sitemap_views
 from django.urls import path, re_path
 
 from articles.site import feeds, health, previews, sitemaps, views
@@ -20,12 +19,7 @@ urlpatterns = [
         sitemaps.month_sitemap,
         name="sitemap_month",
     ),
-    path(
-        "sitemap-<slug:section>.xml",
-        sitemap_views.sitemap,
-        {"sitemaps": sitemaps.SITEMAPS},
-        name="sitemap",
-    ),
+    path("sitemap-<slug:section>.xml", sitemaps.section_sitemap, name="sitemap"),
     path("sources/<slug:slug>/", views.source, name="source"),
     path("preview/<str:token>/", previews.shared_preview, name="shared_preview"),
     path("<slug:section>/", views.section, name="section"),

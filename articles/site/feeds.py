@@ -11,7 +11,9 @@ from django.contrib.syndication.views import Feed
 from django.core.files.storage import default_storage
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, rfc3339_date
+from django.views.decorators.http import require_safe
 
 from articles.models import Article, Category
 
@@ -51,6 +53,11 @@ class Scope:
 
 class LatestStoriesFeed(Feed):
     feed_type = MediaRssFeed
+
+    # Django's Feed answers any method with the feed; a feed is read, like every public page.
+    @method_decorator(require_safe)
+    def __call__(self, request, *args, **kwargs):
+        return super().__call__(request, *args, **kwargs)
 
     def get_object(self, request, section=None):
         category = get_object_or_404(Category, slug=section) if section else None

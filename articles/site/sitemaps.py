@@ -125,6 +125,12 @@ class MonthSitemap(Sitemap):
 SITEMAPS = {"sections": SectionSitemap}
 
 
+@require_safe
+def section_sitemap(request, section: str):
+    """django.contrib.sitemaps' view (which answers any method) for the sitemaps in SITEMAPS."""
+    return sitemap_views.sitemap(request, SITEMAPS, section=section)
+
+
 def _months(first: datetime, last: datetime) -> list[datetime]:
     months, start = [], month_start(first.year, first.month)
     while start <= last:
