@@ -30,7 +30,14 @@ from articles.admin.images import (
 )
 from articles.admin.locking import EditLockForm
 from articles.admin.previews import PreviewLinksMixin
-from articles.admin.scheduling import SchedulingAdminMixin, StoredMomentFormMixin, admin_time, scheduled_for
+from articles.admin.scheduling import (
+    SchedulingAdminMixin,
+    StoredMomentFormMixin,
+    admin_time,
+    scheduled_for,
+    scheduled_message,
+    stories_count,
+)
 from articles.models import Article, ArticleSource, BiasRating
 from articles.newsroom import stories
 from articles.permissions import can_publish
@@ -298,17 +305,33 @@ class ArticleAdmin(
     @admin.action(description="Publish the selected stories", permissions=["publish"])
     def publish_selected(self, request, queryset):
         not_ready = stories.articles_not_ready_to_publish(articles=queryset)
-        count = stories.articles_set_status(
+        changed = stories.articles_set_status(
             articles=queryset, status=Article.Status.PUBLISHED, user=request.user
         )
-        self.message_user(request, f"Published {count} stories.", messages.SUCCESS)
+        # A publish time still ahead keeps a story scheduled: "Published" would say it is live.
+        live = [article for article in changed if article.is_published()]
+        scheduled = [article for article in changed if article.is_scheduled()]
+        if live:
+            self.message_user(request, f"Published {stories_count(len(live))}.", messages.SUCCESS)
+        if scheduled:
+            self.message_user(request, scheduled_message(scheduled), messages.SUCCESS)
+        if not changed:
+            why = "" if not_ready else ": the selected stories were published or scheduled already"
+            self.message_user(request, f"No story was published{why}.", messages.INFO)
         if not_ready:
             self.message_user(request, not_ready_message(not_ready), messages.WARNING)
 
     @admin.action(description="Unpublish the selected stories (back to draft)", permissions=["publish"])
     def unpublish_selected(self, request, queryset):
-        count = stories.articles_set_status(articles=queryset, status=Article.Status.DRAFT, user=request.user)
-        self.message_user(request, f"Unpublished {count} stories.", messages.SUCCESS)
+        changed = stories.articles_set_status(
+            articles=queryset, status=Article.Status.DRAFT, user=request.user
+        )
+        if changed:
+            message = f"Unpublished {stories_count(len(changed))}: back to draft."
+            self.message_user(request, message, messages.SUCCESS)
+        else:
+            message = "No story was unpublished: the selected stories were drafts already."
+            self.message_user(request, message, messages.INFO)
 
     def get_urls(self):
         preview = self.admin_site.admin_view(self.preview_view)

@@ -8,7 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 # One way to write a moment throughout the story list and form: "28 Mar 2027, 09:00 BST".
 TIME_FORMAT = "j M Y, H:i"
@@ -100,6 +100,29 @@ def admin_time(moment: datetime | None) -> str:
 def scheduled_for(article):
     """' · 28 Mar 2027, 09:00 BST' beside the Scheduled badge."""
     return format_html('<span class="scheduled-at"> · {}</span>', admin_time(article.published_at))
+
+
+def stories_count(count: int) -> str:
+    return f"{count} {'story' if count == 1 else 'stories'}"
+
+
+SCHEDULED_LISTED = 10  # past this many, the message names the first ones and counts the rest
+
+
+def scheduled_message(articles) -> str:
+    """What bulk publish says of the stories it scheduled (their publish time is ahead): each with
+    the moment it goes live, as the list shows it. 'Scheduled 1 story: “Harbour” goes live at
+    28 Mar 2027, 09:00 BST.'"""
+    articles = sorted(articles, key=lambda article: (article.published_at, article.pk))
+    first, *others = articles[:SCHEDULED_LISTED]
+    listed = format_html("“{}” goes live at {}", first.title, admin_time(first.published_at))
+    if others:
+        rest = format_html_join("; ", "“{}” at {}", ((a.title, admin_time(a.published_at)) for a in others))
+        listed = format_html("{}; {}", listed, rest)
+    more = len(articles) - SCHEDULED_LISTED
+    if more > 0:
+        listed = format_html("{}; and {} more", listed, more)
+    return format_html("Scheduled {}: {}.", stories_count(len(articles)), listed)
 
 
 class SchedulingAdminMixin:

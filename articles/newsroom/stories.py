@@ -158,13 +158,14 @@ def articles_not_ready_to_publish(*, articles) -> list[tuple[Article, dict[str, 
 
 
 @transaction.atomic
-def articles_set_status(*, articles, status: str, user) -> int:
+def articles_set_status(*, articles, status: str, user) -> list[Article]:
     """Publish or unpublish articles, each through article_save (one revision each: its history
     reads and restores alone); only users allowed to publish may do either. Stories that may not go
-    live yet (articles_not_ready_to_publish) are left as they are."""
+    live yet (articles_not_ready_to_publish) are left as they are. Returns the stories changed (a
+    published one whose publish time is still ahead is scheduled, not live)."""
     if not can_publish(user):
         raise PermissionDenied("Only editors can publish or unpublish stories.")
-    changed = 0
+    changed = []
     # Read under lock (no save between the read and article_save's), as plain rows: the admin passes
     # its changelist queryset, whose COUNT annotation adds a GROUP BY, and PostgreSQL refuses FOR
     # UPDATE with GROUP BY.
@@ -178,5 +179,5 @@ def articles_set_status(*, articles, status: str, user) -> int:
         if status == Article.Status.PUBLISHED and article.published_at is None:
             article.published_at = timezone.now()
         article_save(article=article, user=user, comment=comment)
-        changed += 1
+        changed.append(article)
     return changed

@@ -383,7 +383,7 @@ def test_bulk_publish_of_one_story_that_is_not_ready_says_so(editor_client):
     )
     shown = [str(m) for m in editor_client.get(CHANGELIST).context["messages"]]
     assert shown == [
-        "Published 0 stories.",
+        "No story was published.",
         "1 story was not published: “Pier” (its lead image needs a credit). "
         "Fill these in on each story's page, then publish again.",
     ]
