@@ -233,10 +233,11 @@ def published_count(url: str) -> int | None:
         return None
 
 
-def table_columns(conn, table: str) -> list[tuple[str, bool, bool]]:
-    """(name, nullable, has a default or is an identity) of each column, in order."""
+def table_columns(conn, table: str) -> list[tuple[str, bool, bool, bool]]:
+    """(name, nullable, has a default or is an identity, is generated) of each column, in order."""
     rows = conn.execute(
-        """SELECT column_name, is_nullable = 'YES', column_default IS NOT NULL OR is_identity = 'YES'
+        """SELECT column_name, is_nullable = 'YES', column_default IS NOT NULL OR is_identity = 'YES',
+            is_generated = 'ALWAYS'
         FROM information_schema.columns WHERE table_schema = 'public' AND table_name = %s
         ORDER BY ordinal_position""",
         (table,),
@@ -247,8 +248,11 @@ def table_columns(conn, table: str) -> list[tuple[str, bool, bool]]:
 
 
 def require_columns(conn, table: str, given: set[str]) -> None:
-    """Every NOT NULL column without a default must be given a value by the INSERT."""
-    lacking = [name for name, nullable, default in table_columns(conn, table) if not nullable and not default]
+    """Every NOT NULL column without a default (and not generated) must be given a value by the INSERT."""
+    columns = table_columns(conn, table)
+    lacking = [
+        name for name, nullable, default, generated in columns if not (nullable or default or generated)
+    ]
     lacking = [name for name in lacking if name not in given]
     if lacking:
         raise BenchError(
@@ -258,7 +262,8 @@ def require_columns(conn, table: str, given: set[str]) -> None:
 
 
 def article_insert(conn) -> str:
-    columns = [name for name, _, _ in table_columns(conn, "articles_article")]
+    # A generated column (published_month) is computed by PostgreSQL: an INSERT may not give it a value.
+    columns = [name for name, _, _, generated in table_columns(conn, "articles_article") if not generated]
     values = [ARTICLE_VALUES.get(name, f'd."{name}"') for name in columns]
     return ARTICLES_SQL.format(
         columns=", ".join(f'"{name}"' for name in columns), values=",\n    ".join(values)
