@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from articles.site import feeds, health, previews, sitemaps, views
+from articles.site import favicon, feeds, health, previews, sitemaps, views
 
 app_name = "articles"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("feed/", feeds.LatestStoriesFeed(), name="feed_rss"),
     path("feed/atom/", feeds.LatestStoriesAtomFeed(), name="feed_atom"),
     path("robots.txt", sitemaps.robots_txt, name="robots"),
+    path("favicon.ico", favicon.favicon, name="favicon"),
     path("sitemap.xml", sitemaps.sitemap_index, name="sitemap_index"),
     path("sitemap-news.xml", sitemaps.news_sitemap, name="news_sitemap"),
     re_path(
