@@ -31,6 +31,8 @@ PAGE_SIZE = 50_000
 MAX_PAGES = 1_000
 NEWS_WINDOW = timedelta(hours=48)
 NEWS_LIMIT = 1000  # Google News reads at most 1,000 URLs per sitemap
+# Every sitemap says its encoding (django.contrib.sitemaps' view sends bare application/xml).
+XML = "application/xml; charset=utf-8"
 
 
 def _newest(stories, field: str):
@@ -128,7 +130,7 @@ SITEMAPS = {"sections": SectionSitemap}
 @require_safe
 def section_sitemap(request, section: str):
     """django.contrib.sitemaps' view (which answers any method) for the sitemaps in SITEMAPS."""
-    return sitemap_views.sitemap(request, SITEMAPS, section=section)
+    return sitemap_views.sitemap(request, SITEMAPS, section=section, content_type=XML)
 
 
 def _months(first: datetime, last: datetime) -> list[datetime]:
@@ -207,7 +209,8 @@ def month_lastmods(now: datetime | None = None) -> list[tuple[datetime, datetime
 def month_sitemap(request, year: str, month: str):
     if not 1 <= int(month) <= 12 or not 1970 <= int(year) < 9999:
         raise Http404("There is no such month.")
-    return sitemap_views.sitemap(request, {"month": MonthSitemap(int(year), int(month))}, section="month")
+    sitemap = {"month": MonthSitemap(int(year), int(month))}
+    return sitemap_views.sitemap(request, sitemap, section="month", content_type=XML)
 
 
 def month_path(when: datetime) -> str:
@@ -230,9 +233,7 @@ def sitemap_index(request):
     entries += [(month_url(base, start), lastmod) for start, lastmod in months]
     newest = max((lastmod for _, lastmod in months), default=None)
     entries.append((base + reverse("articles:news_sitemap"), newest))
-    return TemplateResponse(
-        request, "sitemaps/index.xml", {"entries": entries}, content_type="application/xml; charset=utf-8"
-    )
+    return TemplateResponse(request, "sitemaps/index.xml", {"entries": entries}, content_type=XML)
 
 
 @require_safe
@@ -253,7 +254,7 @@ def news_sitemap(request):
             "publication": settings.NEWSAPP_SITE_NAME,
             "base": request.build_absolute_uri("/")[:-1],
         },
-        content_type="application/xml; charset=utf-8",
+        content_type=XML,
     )
 
 

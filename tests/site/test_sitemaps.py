@@ -27,7 +27,7 @@ NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 def xml(client, url):
     response = client.get(url.removeprefix(BASE))
     assert response.status_code == 200, url
-    assert response["Content-Type"].startswith("application/xml")
+    assert response["Content-Type"] == "application/xml; charset=utf-8", url
     return ET.fromstring(response.content)
 
 
@@ -208,6 +208,21 @@ def test_empty_site_sitemaps_are_still_valid(client):
 
 
 # --- robots.txt --------------------------------------------------------------------------------------
+
+
+def test_every_sitemap_says_it_is_utf_8_served_or_kept(client, settings):
+    """The index, the section sitemap, each month's (a continuation page too) and the news sitemap,
+    rendered and then from the page cache."""
+    settings.NEWSAPP_PAGE_CACHE_SECONDS = 600
+    ArticleFactory(title="Café ☕", published_at=datetime(2026, 1, 5, tzinfo=UTC))
+    addresses = [loc for loc, _ in index(client)]
+    addresses.append(f"{sitemaps.month_path(datetime(2026, 1, 5, tzinfo=UTC))}?p=1")
+    assert len(addresses) == 4
+    for url in addresses:
+        xml(client, url)
+        kept = client.get(url.removeprefix(BASE))
+        assert kept["X-Page-Cache"] == "hit", url
+        assert kept["Content-Type"] == "application/xml; charset=utf-8", url
 
 
 def test_robots_txt_points_at_the_sitemaps(client):
