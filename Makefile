@@ -40,8 +40,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -e . --group dev
 	@touch $@
 
+# The .env is written readable by its owner only (umask 077: 0600), as it holds the secret key.
 .env: | $(STAMP) ## Write a development .env (DEBUG on, fresh secret key) unless one exists
-	@secret=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))'); \
+	@umask 077; secret=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))'); \
 	sed -e 's/^DJANGO_DEBUG=.*/DJANGO_DEBUG=true/' -e "s/^DJANGO_SECRET_KEY=.*/DJANGO_SECRET_KEY=$$secret/" \
 		.env.example > .env.tmp; \
 	[[ -e .env ]] || mv .env.tmp .env; rm -f .env.tmp

@@ -3,6 +3,7 @@ every upload, byte for byte, on PostgreSQL (pg_dump and pg_restore, the real pro
 (its online backup API, through `manage.py backup`)."""
 
 import hashlib
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -297,3 +298,27 @@ def test_the_backup_command_refuses_a_folder_that_exists_and_leaves_nothing_half
     with pytest.raises(CommandError, match=r"nothing was kept.*No space left"):
         call_command("backup", str(tmp_path / "nightly"), verbosity=0)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["existing", "media"]
+
+
+# --------------------------------------------------------------------------------------------------
+# Either database
+
+
+@pytest.fixture
+def open_umask():
+    """The usual umask (022), under which files are written readable by every user."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_backup_is_readable_by_its_owner_only(open_umask, tmp_path):
+    """It holds password hashes, two-factor secrets and sessions: folder 0700, files 0600."""
+    ArticleFactory(with_image=True)
+    options = {"pg_dump": postgres_program("pg_dump")} if connection.vendor == "postgresql" else {}
+    dest = tmp_path / "nightly"
+    call_command("backup", str(dest), verbosity=0, **options)
+    assert oct(dest.stat().st_mode & 0o777) == oct(0o700)
+    modes = {path.name: oct(path.stat().st_mode & 0o777) for path in dest.iterdir()}
+    assert len(modes) == 4 and set(modes.values()) == {oct(0o600)}, modes

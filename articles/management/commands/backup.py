@@ -9,6 +9,9 @@ What DEST holds (docs/operations.md says how to restore each):
 - `media.sha256`: each upload's checksum, to check a restored folder with `sha256sum -c`;
 - `SHA256SUMS`: the checksums of the files above, to check a copy kept elsewhere.
 
+The folder is readable by its owner only (0700, its files 0600), whatever the umask: it holds
+password hashes, two-factor secrets, sessions and every draft.
+
 The database is copied first and the uploads after it: an upload is never changed or removed once
 written, so every file the copied database names is in the archive (one added meanwhile is harmless).
 Everything is written to DEST.partial and renamed when complete, so a DEST that exists is whole.
@@ -27,6 +30,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 CHUNK = 1024 * 1024
+FOLDER_MODE, FILE_MODE = 0o700, 0o600
 
 
 def sha256_of(path: Path) -> str:
@@ -126,9 +130,13 @@ class Command(BaseCommand):
             raise CommandError(f"{dest.parent} is not a folder.")
         partial = dest.with_name(dest.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)  # left by a backup that was stopped
-        partial.mkdir()
+        # Closed from the start, so nobody else can open a file before its mode is set below.
+        partial.mkdir(mode=FOLDER_MODE)
         try:
+            partial.chmod(FOLDER_MODE)  # mkdir's mode is narrowed by the umask, never widened
             kept = self.write(partial, no_media=no_media, pg_dump=pg_dump)
+            for path in partial.iterdir():
+                path.chmod(FILE_MODE)  # written by SQLite, pg_dump and tarfile with the umask's mode
             partial.rename(dest)
         except BaseException as exc:
             shutil.rmtree(partial, ignore_errors=True)
