@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from freezegun import freeze_time
 
 from articles.models import Article, BiasRating, Source
-from articles.newsroom import stories as services
+from articles.newsroom import stories
 from tests.factories import ArticleFactory, BiasRatingFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
@@ -220,8 +220,8 @@ def test_only_editors_may_publish_even_past_the_admin(writer, editor):
     drafts = ArticleFactory.create_batch(2, draft=True)
     queryset = Article.objects.filter(pk__in=[a.pk for a in drafts])
     with pytest.raises(PermissionDenied):
-        services.articles_set_status(articles=queryset, status=Article.Status.PUBLISHED, user=writer)
+        stories.articles_set_status(articles=queryset, status=Article.Status.PUBLISHED, user=writer)
     assert not Article.objects.published().exists()
-    changed = services.articles_set_status(articles=queryset, status=Article.Status.PUBLISHED, user=editor)
+    changed = stories.articles_set_status(articles=queryset, status=Article.Status.PUBLISHED, user=editor)
     assert sorted(article.pk for article in changed) == sorted(article.pk for article in drafts)
     assert Article.objects.published().count() == 2

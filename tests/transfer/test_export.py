@@ -18,7 +18,7 @@ from PIL import Image
 
 from articles import images
 from articles.models import Article, BiasRating, Category, Source
-from articles.newsroom import stories as services
+from articles.newsroom import stories
 from articles.transfer import archives as import_archive
 from articles.transfer import exporting as exporters
 from tests.factories import (
@@ -146,7 +146,7 @@ def newsroom():
     )
     ArticleSourceFactory(article=scheduled, source=left, url="https://left.example/budget", position=1)
     ArticleSourceFactory(article=scheduled, source=unrated, url="https://wire.example/budget", position=2)
-    services.bias_rating_refresh(article=scheduled)  # computed: left 100%, one unrated outlet
+    stories.bias_rating_refresh(article=scheduled)  # computed: left 100%, one unrated outlet
 
     # Drafts may lack the picture's description and credit.
     draft = ArticleFactory(
