@@ -1,4 +1,5 @@
--- wrk script for bench/run.py: one machine-readable line when a run ends (latencies in microseconds).
+-- wrk script for bench/lib/wrk.py (every benchmark): one machine-readable line when a run ends
+-- (latencies in microseconds).
 -- Only done() is defined, so wrk's per-request path stays as fast as without a script.
 done = function(summary, latency, requests)
   local e = summary.errors

@@ -57,7 +57,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import run as bench  # noqa: E402  (services, psql, production environment, logging)
+from bench import report as doc  # noqa: E402
+from bench.lib import machine as described  # noqa: E402
+from bench.lib import services as shared  # noqa: E402
+from bench.lib.processes import CLOCK, HOST, BenchError, log, run, warn  # noqa: E402
 
 VAR = ROOT / "var" / "scale"
 DOC = ROOT / "docs" / "performance.md"
@@ -78,7 +81,7 @@ FEATURED_EVERY = 3000  # a few hundred featured stories in a million
 WARM_RUNS = (7, 40)  # at least, at most warm renders timed per page
 WARM_BUDGET = 2.0  # seconds of warm renders per page, past the minimum
 SLOW_RENDER_MS = 250  # a warm render slower than this at the bigger size is noted, with its SQL share
-HEADERS = {"HTTP_HOST": bench.HOST, "HTTP_X_FORWARDED_PROTO": "https"}
+HEADERS = {"HTTP_HOST": HOST, "HTTP_X_FORWARDED_PROTO": "https"}
 
 PAGES = (
     ("home", "home"),
@@ -94,8 +97,6 @@ PAGES = (
     ("sitemap_last", "story sitemap, the oldest month"),
     ("news_sitemap", "news sitemap"),
 )
-
-log, warn, BenchError = bench.log, bench.warn, bench.BenchError
 
 
 # --------------------------------------------------------------------------------------------------
@@ -414,7 +415,7 @@ def prepare_database(services: dict, args, articles: int) -> dict:
     url = env["DATABASE_URL"]
     marker = VAR / f"{name}.json"
     recorded = json.loads(marker.read_text()) if marker.exists() else {}
-    exists = bench.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'") == "1"
+    exists = shared.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'") == "1"
     if exists and not args.fresh and recorded.get("fingerprint") == fingerprint(articles):
         manage(env, "migrate", "--noinput")
         found = published_count(url)
@@ -427,8 +428,8 @@ def prepare_database(services: dict, args, articles: int) -> dict:
         log(f"database {name} holds {found} published stories, not {articles:,}: making it anew")
     log(f"creating database {name}: the demo newsroom, then {articles:,} published stories in all")
     marker.unlink(missing_ok=True)
-    bench.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    bench.psql(f"CREATE DATABASE {name}")
+    shared.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    shared.psql(f"CREATE DATABASE {name}")
     started = time.monotonic()
     manage(env, "migrate", "--noinput")
     manage(env, "seed_demo", "--if-empty")
@@ -441,14 +442,14 @@ def prepare_database(services: dict, args, articles: int) -> dict:
         raise BenchError(f"--articles {articles}: the demo newsroom alone has {demo} published stories")
     steps = generate(url, articles - demo) if articles > demo else {}
     vacuum_started = time.monotonic()
-    bench.psql("VACUUM ANALYZE", name)
+    shared.psql("VACUUM ANALYZE", name)
     steps["VACUUM ANALYZE"] = time.monotonic() - vacuum_started
     log(f"  VACUUM ANALYZE: {steps['VACUUM ANALYZE']:.1f} s")
     found = published_count(url)
     if found != articles:
         raise BenchError(f"{name} holds {found} published stories after the load, not {articles}")
     seconds = time.monotonic() - started
-    size = bench.psql(f"SELECT pg_size_pretty(pg_database_size('{name}'))")
+    size = shared.psql(f"SELECT pg_size_pretty(pg_database_size('{name}'))")
     recorded = {
         "fingerprint": fingerprint(articles),
         "articles": articles,
@@ -467,22 +468,18 @@ def prepare_database(services: dict, args, articles: int) -> dict:
 
 
 def manage(env: dict, *args: str) -> None:
-    bench.run([PYTHON, "manage.py", *args], env=env, log_path=VAR / "logs" / "manage.log")
+    shared.manage(env, *args, var=VAR)
 
 
 def start_services() -> dict[str, str]:
-    services = bench.start_services()
-    return {
-        "DATABASE_URL": services["DATABASE_URL"],
-        "CACHE_URL": re.sub(r"/\d*$", f"/{REDIS_DB}", services["CACHE_URL"]),
-    }
+    return shared.start(database="postgres", redis_db=REDIS_DB)
 
 
 def app_env(services: dict[str, str], articles: int) -> dict[str, str]:
     """bench/run.py's production settings, with this size's database and this script's files, HTTPS
     redirects on (requests come through the proxy header), page cache off."""
     database = re.sub(r"/[^/]*$", f"/{db_name(articles)}", services["DATABASE_URL"])
-    return bench.app_env(services) | {
+    return shared.app_env(services, var=VAR) | {
         "DATABASE_URL": database,
         "DJANGO_STATIC_ROOT": str(VAR / "static"),
         "DJANGO_MEDIA_ROOT": str(VAR / f"media-{articles}"),
@@ -502,7 +499,7 @@ def machine(postgres: str) -> dict[str, str]:
         "RAM": f"{kib / 1024 / 1024:.1f} GiB",
         "PostgreSQL": postgres,
         "OS": f"Linux {platform.release()} ({platform.machine()})",
-        "Python / Django": f"{platform.python_version()} / {bench.version('django')}",
+        "Python / Django": f"{platform.python_version()} / {described.version('django')}",
     }
 
 
@@ -696,12 +693,12 @@ def probe() -> dict:
 
 
 def measure(services: dict, articles: int) -> dict:
-    bench.flush_redis(services["CACHE_URL"])
+    shared.flush_redis(services["CACHE_URL"])
     env = app_env(services, articles)
     log(f"measuring the pages at {articles:,} stories (in-process, production settings)")
-    result = bench.run([PYTHON, str(Path(__file__).resolve()), "--probe"], env=env)
+    result = run([PYTHON, str(Path(__file__).resolve()), "--probe"], env=env)
     data = json.loads(result.stdout)
-    bench.flush_redis(services["CACHE_URL"])
+    shared.flush_redis(services["CACHE_URL"])
     return data
 
 
@@ -840,7 +837,7 @@ def render(results: dict[int, dict], loads: dict[int, dict], errors: list, notes
             f"disk. Loaded on {load.get('date', '?')} in {load['seconds']:.0f} s ({how})"
             + (f": {steps}." if steps else ".")
         )
-    lines += ["", "### Pages", "", bench.table(header, rows), ""]
+    lines += ["", "### Pages", "", doc.table(header, rows), ""]
     urls = "; ".join(f"{title} `{results[big]['pages'][key]['url']}`" for key, title in PAGES)
     lines += [f"URLs at {label[big]}: {urls}.", ""]
     lines += ["### Findings", ""]
@@ -933,7 +930,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"wrote {DOC.relative_to(ROOT)}")
     for item in errors:
         warn(f"FINDING: {item['headline']}")
-    log(f"done in {bench.CLOCK.elapsed:.0f} s: {len(errors)} error(s), {len(notes)} note(s)")
+    log(f"done in {CLOCK.elapsed:.0f} s: {len(errors)} error(s), {len(notes)} note(s)")
     return 1 if errors else 0
 
 

@@ -17,7 +17,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import run as bench  # noqa: E402
+from bench import run as bench  # noqa: E402  (its database, Redis database and folder)
+from bench.lib import services  # noqa: E402
+from bench.lib.processes import PROCESSES  # noqa: E402
+from bench.lib.servers import RunningServer, Server  # noqa: E402
+from bench.lib.wrk import check_pages, wrk  # noqa: E402
 
 VARIANTS = {
     "no cookie": {},
@@ -37,29 +41,29 @@ def main() -> int:
     args = parser.parse_args()
     for folder in ("logs", "run"):
         bench.VAR.joinpath(folder).mkdir(parents=True, exist_ok=True)
-    bench.ensure_tools()
-    services = bench.start_services()
-    env = bench.app_env(services)
+    services.ensure_tools("wrk", "nginx", var=bench.VAR)
+    found = bench.start_services()
+    env = services.app_env(found, var=bench.VAR)
     bench.prepare_database(env, args)
-    bench.manage(env, "collectstatic", "--noinput", "-v0")
-    bench.flush_redis(services["CACHE_URL"])
+    services.manage(env, "collectstatic", "--noinput", "-v0", var=bench.VAR)
+    services.flush_redis(found["CACHE_URL"])
     results = {}
+    logs = bench.VAR / "logs"
     try:
-        with bench.RunningServer(bench.Server.parse("granian:2x4"), env, cache_seconds=600) as server:
+        granian = Server.parse("granian:2x4")
+        with RunningServer(granian, env, cache_seconds=600, var=bench.VAR) as server:
             server.wait()
-            bench.check_pages(server.port, {"home": "/"})
+            check_pages(server.port, {"home": "/"})
             for name, headers in VARIANTS.items():
-                bench.wrk(server.url("/"), 2, args, bench.VAR / "logs" / "wrk-cookie-warmup.log", headers)
-                result = bench.wrk(
-                    server.url("/"), args.duration, args, bench.VAR / "logs" / "wrk-cookie.log", headers
-                )
+                wrk(server.url("/"), 2, args, logs / "wrk-cookie-warmup.log", headers)
+                result = wrk(server.url("/"), args.duration, args, logs / "wrk-cookie.log", headers)
                 results[name] = result
                 print(
                     f"{name:<30} {result.rps:9,.0f} req/s  p99 {result.p99_ms:6.2f} ms  "
                     f"errors {result.error_text()}"
                 )
     finally:
-        bench.PROCESSES.stop_all()
+        PROCESSES.stop_all()
     plain = results["no cookie"].rps
     worst = min(result.rps for result in results.values()) / plain
     print(f"slowest variant: {worst:.0%} of the plain rate (target >= {TARGET:.0%})")

@@ -40,14 +40,28 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import run as bench  # noqa: E402  (processes, services, psql, production environment)
+from bench import report as doc  # noqa: E402
 from bench import soak_report  # noqa: E402
+from bench.lib import database, machine, services  # noqa: E402
+from bench.lib.processes import (  # noqa: E402
+    CLOCK,
+    HOST,
+    PROCESSES,
+    PYTHON,
+    BenchError,
+    TimeLimit,
+    free_port,
+    log,
+    over_time,
+    run,
+    stop_on_signal,
+    warn,
+)
 from bench.soak_clients import Editor, Http, Ledger, Reader, stale_titles, title  # noqa: E402
 from bench.soak_services import AppServer, Redis, kill_group, restart_wait  # noqa: E402
 
 DB_NAME = "newsapp_soak"
 VAR = ROOT / "var" / "soak"
-HOST = bench.HOST
 # Seeded stories renamed "Soak story I, edit 0" (the newest are on the front page) and drafts the
 # Editor makes live.
 LIVE_STORIES, DRAFTS = 10, 12
@@ -158,42 +172,30 @@ def reader_pages(stories: list[dict], sections: list[str]):
 
 
 def prepare(env: dict) -> dict:
-    bench.log(f"creating database {DB_NAME}: migrations and the demo newsroom (about a minute)")
-    bench.psql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    bench.psql(f"CREATE DATABASE {DB_NAME}")
+    log(f"creating database {DB_NAME}: migrations and the demo newsroom (about a minute)")
+    database.recreate(DB_NAME)
     shutil.rmtree(VAR / "media", ignore_errors=True)
     for args in (["migrate", "--noinput"], ["seed_demo"], ["collectstatic", "--noinput", "-v0"]):
-        bench.run([bench.PYTHON, "manage.py", *args], env=env, log_path=VAR / "logs/manage.log")
-    done = bench.run(
-        [bench.PYTHON, "manage.py", "shell", "-c", SETUP.format(live=LIVE_STORIES, drafts=DRAFTS)], env=env
-    )
+        services.manage(env, *args, var=VAR)
+    done = run([PYTHON, "manage.py", "shell", "-c", SETUP.format(live=LIVE_STORIES, drafts=DRAFTS)], env=env)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def soak(args, report: dict) -> None:
     for folder in ("logs", "run", "media", "static"):
         (VAR / folder).mkdir(parents=True, exist_ok=True)
-    bench.log("starting PostgreSQL (scripts/services.sh; a shared service, left running)")
-    found = bench.run([str(ROOT / "scripts" / "services.sh"), "postgres", "redis"]).stdout
-    database_url = next(
-        line.split("=", 1)[1] for line in found.splitlines() if line.startswith("DATABASE_URL=")
-    )
-    redis = Redis(bench.free_port())
+    # The shared Redis is started too, and left alone: the soak kills and freezes one of its own.
+    database_url = services.start(database=DB_NAME, redis_db=0)["DATABASE_URL"]
+    redis = Redis(free_port())
     redis.start()
-    services = {
-        "DATABASE_URL": database_url.rsplit("/", 1)[0] + f"/{DB_NAME}",
-        "CACHE_URL": f"redis://{HOST}:{redis.port}/0",
-    }
-    env = bench.app_env(services) | {  # one secret key for every process: sessions work on both servers
-        "DJANGO_STATIC_ROOT": str(VAR / "static"),
-        "DJANGO_MEDIA_ROOT": str(VAR / "media"),
-        "NEWSAPP_PAGE_CACHE_SECONDS": "600",
-    }
+    found = {"DATABASE_URL": database_url, "CACHE_URL": f"redis://{HOST}:{redis.port}/0"}
+    # One secret key for every process: sessions work on both servers.
+    env = services.app_env(found, var=VAR) | {"NEWSAPP_PAGE_CACHE_SECONDS": "600"}
     if args.content_version_check is not None:
         env["NEWSAPP_CONTENT_VERSION_CHECK"] = str(args.content_version_check)
     report["setup"] = {
-        "postgres": bench.psql("SHOW server_version"),
-        "redis": bench.redis_version(services["CACHE_URL"]),
+        "postgres": services.psql("SHOW server_version"),
+        "redis": services.redis_version(found["CACHE_URL"]),
         "check": env.get("NEWSAPP_CONTENT_VERSION_CHECK", "1 s (the default with a shared cache)"),
     }
     seeded = prepare(env)
@@ -206,7 +208,7 @@ def soak(args, report: dict) -> None:
     for server in servers:
         server.wait()
     ports = [server.port for server in servers]
-    bench.log(f"app servers on ports {ports}, Redis on {redis.port}; signing in as soak-editor")
+    log(f"app servers on ports {ports}, Redis on {redis.port}; signing in as soak-editor")
 
     ledger = Ledger(time.monotonic())
     report["ledger"] = ledger
@@ -220,7 +222,7 @@ def soak(args, report: dict) -> None:
     time.sleep(2)  # readers warm the caches first
     schedule = faults(args.ops, not args.no_freeze)
     steps = plan(seeded["stories"], args.ops)
-    bench.log(f"{args.ops} saves, one every {args.interval} s; faults before saves {sorted(schedule)}")
+    log(f"{args.ops} saves, one every {args.interval} s; faults before saves {sorted(schedule)}")
     restarting: threading.Thread | None = None
     failures: list[str] = []
     for n, (story, edit, publish) in enumerate(steps):
@@ -229,7 +231,7 @@ def soak(args, report: dict) -> None:
         if action:
             if action != "kill app-b":  # that one is noted when it happens, during the save
                 ledger.event(action)
-            bench.log(f"save {n}: {action}")
+            log(f"save {n}: {action}")
             if action == "kill redis":
                 redis.kill()
             elif action == "start redis":
@@ -245,7 +247,7 @@ def soak(args, report: dict) -> None:
                 )
             elif action == "start app-b":
                 if editor.during_post:
-                    raise bench.BenchError("app-b was never killed: no save was sent to it")
+                    raise BenchError("app-b was never killed: no save was sent to it")
                 servers[1].start()
                 restarting = threading.Thread(target=restart_wait, args=(servers[1], failures), daemon=True)
                 restarting.start()
@@ -256,7 +258,7 @@ def soak(args, report: dict) -> None:
     if restarting is not None:
         restarting.join(timeout=60)
     if failures:
-        raise bench.BenchError(f"app-b did not come back: {failures[0]}")
+        raise BenchError(f"app-b did not come back: {failures[0]}")
     time.sleep(3)  # past NEWSAPP_CONTENT_VERSION_CHECK: every process has read the database's count
     stop.set()
     for reader in readers:
@@ -268,7 +270,7 @@ def soak(args, report: dict) -> None:
 
 def lost_writes(ledger: Ledger, stories: list[dict], ports: list[int]) -> list[str]:
     """Every edit whose save returned is in the database and on the story's page on both servers."""
-    rows = bench.psql(
+    rows = services.psql(
         "SELECT id, status, title FROM articles_article WHERE title LIKE 'Soak story %'", DB_NAME
     )
     stored = {
@@ -299,47 +301,44 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() != 0:
         print("soak: run as root (it starts PostgreSQL with scripts/services.sh)", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, bench.stop_on_signal)
-    signal.signal(signal.SIGHUP, bench.stop_on_signal)
-    signal.signal(signal.SIGALRM, bench.over_time)
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGHUP, stop_on_signal)
+    signal.signal(signal.SIGALRM, over_time)
     signal.alarm(args.time_limit)
-    options = " ".join(sys.argv[1:] if argv is None else argv)
-    if os.environ.get("MAKELEVEL"):
-        command = f'make soak SOAK_ARGS="{options}"' if options else "make soak"
-    else:
-        command = f"bench/soak.py {options}".strip()
+    command = doc.command(target="soak", variable="SOAK_ARGS", script="bench/soak.py", argv=argv)
     report = {"date": datetime.date.today().isoformat(), "args": args, "command": command}
-    report["load_before"] = bench.load_average()
+    report["load_before"] = machine.load_average()
     ok = False
     try:
         soak(args, report)
         ok = True
-    except bench.BenchError as exc:
-        bench.warn(f"soak failed: {exc}")
-    except bench.TimeLimit:
-        bench.warn(f"soak stopped: it ran longer than --time-limit {args.time_limit} s")
+    except BenchError as exc:
+        warn(f"soak failed: {exc}")
+    except TimeLimit:
+        warn(f"soak stopped: it ran longer than --time-limit {args.time_limit} s")
     except KeyboardInterrupt:
-        bench.warn("soak interrupted")
+        warn("soak interrupted")
     finally:
         signal.alarm(0)
-        for _, proc in list(bench.PROCESSES.running.values()):
+        for _, proc in list(PROCESSES.running.values()):
             os.killpg(proc.pid, signal.SIGCONT)  # a frozen Redis cannot act on SIGTERM
-        bench.PROCESSES.stop_all()
-        left = bench.PROCESSES.leftovers()
-        bench.log(f"processes left running: {left}" if left else "stopped every process the soak started")
+        PROCESSES.stop_all()
+        left = PROCESSES.leftovers()
+        log(f"processes left running: {left}" if left else "stopped every process the soak started")
     if not ok:
         return 2
-    report["load_after"] = bench.load_average()
-    report["elapsed"] = bench.CLOCK.elapsed
+    report["load_after"] = machine.load_average()
+    report["elapsed"] = CLOCK.elapsed
     markdown, met = soak_report.render(report)
     print("\n" + markdown)
     if not args.no_docs:
         try:
-            soak_report.write_doc(markdown)
-        except bench.BenchError as exc:
-            bench.warn(str(exc))
+            # Only between the soak's markers: no section of its own is added without them.
+            doc.write_section(markdown, marker="soak", heading=None)
+        except BenchError as exc:
+            warn(str(exc))
             return 2
-        bench.log("wrote docs/performance.md (Soak)")
+        log("wrote docs/performance.md (Soak)")
     return 0 if met else 1
 
 

@@ -1,13 +1,11 @@
 """The soak's report (bench/soak.py): counts, faults and verdict as Markdown, written between the soak
-markers of docs/performance.md."""
+markers of docs/performance.md by bench/report.py."""
 
 from __future__ import annotations
 
-from bench import run as bench
+from bench import report as doc
+from bench.lib.machine import version
 
-DOC = bench.ROOT / "docs" / "performance.md"
-MARK_START = "<!-- soak:start -->"
-MARK_END = "<!-- soak:end -->"
 NOT_ANSWERS = ("refused (server down)", "connection lost", "timed out")
 STALE_404 = "404 (made live, stale)"
 
@@ -39,14 +37,14 @@ def render(report: dict) -> tuple[str, bool]:
         f"{report['elapsed_soak']:.0f} s of soak, {report['elapsed']:.0f} s in all with the set-up "
         f"(load average {report['load_before']} before, {report['load_after']} after).",
         "",
-        bench.table(
+        doc.table(
             ["", ""],
             [
                 ["PostgreSQL", f"{setup['postgres']}, database `newsapp_soak` (migrations + demo newsroom)"],
                 ["Redis", f"{setup['redis']}, the soak's own (free port, no persistence)"],
                 [
                     "App servers",
-                    f"2 x granian {bench.version('granian')} (WSGI), "
+                    f"2 x granian {version('granian')} (WSGI), "
                     f"{args.workers} workers x {args.threads} blocking threads each, production settings",
                 ],
                 [
@@ -90,7 +88,7 @@ def render(report: dict) -> tuple[str, bool]:
         ["**stale reads** (target 0)", str(len(stale))],
         ["**lost writes** (target 0)", str(len(lost))],
     ]  # fmt: skip
-    out += [bench.table(["what", "count"], rows), ""]
+    out += [doc.table(["what", "count"], rows), ""]
     if stale:
         oldest = max(s.age for s in stale)
         out.append(f"Stale reads: {len(stale)}, the oldest {oldest:.2f} s after its save returned:")
@@ -111,13 +109,3 @@ def render(report: dict) -> tuple[str, bool]:
 def _kinds(counter: dict, skip=()) -> str:
     parts = [f"{what}: {count}" for what, count in sorted(counter.items()) if what not in skip and count]
     return ", ".join(parts) or "0"
-
-
-def write_doc(markdown: str) -> None:
-    """Between the markers, read just before writing (others edit the same file)."""
-    text = DOC.read_text()
-    if MARK_START not in text or MARK_END not in text:
-        raise bench.BenchError(f"{DOC} has no {MARK_START} ... {MARK_END} markers (section 'Soak')")
-    before, rest = text.split(MARK_START, 1)
-    after = rest.split(MARK_END, 1)[1]
-    DOC.write_text(f"{before}{MARK_START}\n{markdown}{MARK_END}{after}")

@@ -7,10 +7,9 @@ import os
 import signal
 import time
 
-from bench import run as bench
+from bench.lib.processes import BIN, HOST, PROCESSES, ROOT, BenchError, free_port, http_get
 
-HOST = bench.HOST
-VAR = bench.ROOT / "var" / "soak"
+VAR = ROOT / "var" / "soak"
 
 
 class Redis:
@@ -28,7 +27,7 @@ class Redis:
         ]  # fmt: skip
 
     def start(self) -> None:
-        self.proc = bench.PROCESSES.start(
+        self.proc = PROCESSES.start(
             "redis", self.argv(), env=os.environ.copy(), log_path=VAR / "logs/redis.log"
         )
         import redis
@@ -41,7 +40,7 @@ class Redis:
                 return
             except redis.RedisError as exc:
                 if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise bench.BenchError(
+                    raise BenchError(
                         f"redis-server did not answer on port {self.port} (see var/soak/logs)"
                     ) from exc
                 time.sleep(0.05)
@@ -55,8 +54,8 @@ class Redis:
 
 
 def kill_group(proc) -> None:
-    """SIGKILL a process group started by bench.PROCESSES, and reap it: a crash, not a stop."""
-    bench.PROCESSES.running.pop(proc.pid, None)
+    """SIGKILL a process group started by PROCESSES, and reap it: a crash, not a stop."""
+    PROCESSES.running.pop(proc.pid, None)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
 
@@ -64,35 +63,33 @@ def kill_group(proc) -> None:
 class AppServer:
     def __init__(self, name: str, env: dict, args):
         self.name, self.env, self.args = name, env, args
-        self.port = bench.free_port()
+        self.port = free_port()
         self.proc = None
 
     def start(self) -> None:
         argv = [
-            str(bench.BIN / "granian"), "newsapp.wsgi:application", "--interface", "wsgi",
+            str(BIN / "granian"), "newsapp.wsgi:application", "--interface", "wsgi",
             "--host", HOST, "--port", str(self.port), "--workers", str(self.args.workers),
             "--blocking-threads", str(self.args.threads), "--no-ws", "--log-level", "warning",
         ]  # fmt: skip
-        self.proc = bench.PROCESSES.start(
-            self.name, argv, env=self.env, log_path=VAR / f"logs/{self.name}.log"
-        )
+        self.proc = PROCESSES.start(self.name, argv, env=self.env, log_path=VAR / f"logs/{self.name}.log")
 
     def wait(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise bench.BenchError(f"{self.name} exited ({self.proc.returncode}); see var/soak/logs")
+                raise BenchError(f"{self.name} exited ({self.proc.returncode}); see var/soak/logs")
             try:
-                if bench.http_get(self.port, "/healthz/live", timeout=2)[0] == 200:
+                if http_get(self.port, "/healthz/live", timeout=2)[0] == 200:
                     return
             except OSError:
                 pass
             time.sleep(0.1)
-        raise bench.BenchError(f"{self.name} did not answer on port {self.port} within {timeout:.0f} s")
+        raise BenchError(f"{self.name} did not answer on port {self.port} within {timeout:.0f} s")
 
 
 def restart_wait(server: AppServer, failures: list[str]) -> None:
     try:
         server.wait()
-    except bench.BenchError as exc:
+    except BenchError as exc:
         failures.append(str(exc))
