@@ -225,3 +225,14 @@ def test_only_editors_may_publish_even_past_the_admin(writer, editor):
     changed = stories.articles_set_status(articles=queryset, status=Article.Status.PUBLISHED, user=editor)
     assert sorted(article.pk for article in changed) == sorted(article.pk for article in drafts)
     assert Article.objects.published().count() == 2
+
+
+def test_a_story_copied_by_clearing_its_pk_is_saved_as_a_new_row():
+    """Django's way to copy a row (pk = None, then save) inserts, though the instance was loaded."""
+    original = ArticleFactory(title="Original story")
+    copy = Article.objects.get(pk=original.pk)
+    copy.pk = None
+    copy.slug = "a-copy"
+    copy.save()
+    assert copy.pk != original.pk
+    assert Article.objects.filter(slug__in=["a-copy", original.slug]).count() == 2

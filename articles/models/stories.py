@@ -174,7 +174,8 @@ class Article(models.Model):
         image_changed = (self.image.name or None) != (self._saved_image_name or None)
         if image_changed:
             self.renditions = {}
-        if not self._state.adding and kwargs.get("update_fields") is None:
+        # (A row loaded and given pk=None, Django's way to copy it, is an insert: left alone.)
+        if self.pk is not None and not self._state.adding and kwargs.get("update_fields") is None:
             # The search vector is written by articles.search_index alone (it depends on the cited
             # outlets too): an update never writes back the copy this instance holds, which may be
             # older than the row's, or never loaded.

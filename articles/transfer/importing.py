@@ -122,7 +122,8 @@ class _Applier:
                 source.full_clean()
                 with _storing(plan.label, "logo") if new_logo else nullcontext():
                     source.save()
-                self.written_files.extend(v for k, v in source.logo_small.items() if k in ("png", "webp"))
+                if new_logo:  # only what this import wrote: a dry run or a failure removes exactly that
+                    self.written_files.extend(v for k, v in source.logo_small.items() if k in ("png", "webp"))
                 self.result.__dict__[kind]["sources"] += 1
                 if kind == "updated":
                     source_changed(
@@ -181,7 +182,8 @@ class _Applier:
                 write=write,
                 content_changed=content_changed or new_image,
             )
-        self.written_files.extend(images.rendition_files(article.renditions))
+        if new_image:  # the sizes of a picture this import stored; a story's own stay where they are
+            self.written_files.extend(images.rendition_files(article.renditions))
         self.result.__dict__[kind]["articles"] += 1
 
     def _wanted_citations(self, citations) -> list[tuple]:

@@ -338,3 +338,23 @@ def test_a_published_story_needs_a_fixed_time_so_reimports_stay_idempotent(folde
         run(write(folder, {"articles": [story]}))
     assert snapshot() == before
     assert media_files() == []
+
+
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "written"])
+def test_updating_a_story_and_an_outlet_keeps_their_pictures_files(folder, media_files, dry_run):
+    """A dry run (and a failed import) removes the files the import wrote: never a story's or an
+    outlet's own picture sizes, which an update only leaves where they are."""
+    run(write(folder, GOOD))
+    before = media_files()
+    assert any("_480" in p.name for p in before) and any("_64" in p.name for p in before)
+    changed = copy.deepcopy(GOOD)
+    changed["articles"][0]["title"] = "Talks progress again"
+    del changed["articles"][0]["image"]  # the story keeps its picture
+    changed["sources"][0]["name"] = "BBC News"
+    del changed["sources"][0]["logo"]
+    run(write(folder, changed), *(["--dry-run"] if dry_run else []))
+    assert media_files() == before
+    story = Article.objects.get(slug="talks-progress")
+    assert story.title == ("Talks progress" if dry_run else "Talks progress again")
+    for name in [entry[ext] for entry in story.renditions.values() for ext in ("jpg", "webp")]:
+        assert story.image.storage.exists(name), name
