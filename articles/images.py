@@ -280,11 +280,20 @@ def make_renditions(field_file) -> dict:
             entry = {"w": width, "h": height}
             for fmt, ext in (("JPEG", "jpg"), ("WEBP", "webp")):
                 data = _encode(resized, fmt)
-                entry[ext] = storage.save(f"{stem}_{key}.{ext}", ContentFile(data))
+                entry[ext] = _replace(storage, f"{stem}_{key}.{ext}", ContentFile(data))
                 written.append(entry[ext])
                 entry[f"{ext}_bytes"] = len(data)
             result[key] = entry
     return result
+
+
+def _replace(storage, name: str, content) -> str:
+    """Store a size under its own name. A file already there is a size of this same picture, made
+    when it was current before (a restored revision brings an earlier picture back): replaced, not
+    kept beside a copy under a random name, which nothing would ever remove."""
+    if storage.exists(name):
+        storage.delete(name)
+    return storage.save(name, content)
 
 
 def make_logo_rendition(field_file, size: int = LOGO_SMALL) -> dict:
@@ -298,7 +307,7 @@ def make_logo_rendition(field_file, size: int = LOGO_SMALL) -> dict:
         for fmt, ext, options in (("PNG", "png", {"optimize": True}), ("WEBP", "webp", {"lossless": True})):
             out = io.BytesIO()
             logo.save(out, fmt, **options)
-            entry[ext] = storage.save(f"{stem}_{size}.{ext}", ContentFile(out.getvalue()))
+            entry[ext] = _replace(storage, f"{stem}_{size}.{ext}", ContentFile(out.getvalue()))
             written.append(entry[ext])
     return entry
 

@@ -79,6 +79,13 @@ class BiasRatingForm(forms.ModelForm):
         data = super().clean()
         if all(data.get(name) is None for name in ("left", "center", "right")):
             data["method"] = BiasRating.Method.SOURCES  # left empty: computed, as the help text says
+        if data.get("method") == BiasRating.Method.SOURCES and self._typed_over_computed(data):
+            self.add_error(
+                "method",
+                "You typed percentages but chose a bar computed from the sources: choose “Set by an "
+                "editor” to keep them, or empty them to have the bar computed.",
+            )
+            return data
         if data.get("method") == BiasRating.Method.SOURCES:
             # Recomputed from the sources' leans once they are saved (ArticleAdmin.save_related);
             # until then keep valid numbers (a computed rating's own) so the row satisfies its constraints.
@@ -99,6 +106,15 @@ class BiasRatingForm(forms.ModelForm):
                 params={"total": sum(values.values())},
             )
         return data
+
+    def _typed_over_computed(self, data) -> bool:
+        """Numbers changed from those the form showed (the rating as saved: an editor's, which the
+        switch to "computed" replaces, or the computed ones), while "computed" is chosen."""
+        typed = tuple(data.get(name) for name in ("left", "center", "right"))
+        if all(value is None for value in typed):
+            return False
+        shown = (self.instance.left, self.instance.center, self.instance.right) if self.instance.pk else None
+        return typed != shown
 
 
 class BiasRatingInline(admin.StackedInline):

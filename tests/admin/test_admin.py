@@ -447,3 +447,22 @@ def test_saving_a_live_story_unchanged_changes_nothing(editor_client):
     assert live.modified_at is None  # readers are not told it was "Updated"
     assert LogEntry.objects.latest("action_time").get_change_message() == "No fields changed."
     assert live.updated_at >= stamp
+
+
+def test_numbers_typed_while_computed_is_chosen_are_refused_not_dropped(editor_client):
+    outlets = [SourceFactory(bias="left"), SourceFactory(bias="lean_right")]
+    response = browser_post(
+        editor_client,
+        ADD,
+        **story(),
+        **citations(*outlets),
+        **rating(method="sources", left=10, center=20, right=70),
+    )
+    assert response.status_code == 200
+    assert "You typed percentages but chose a bar computed from the sources" in response.content.decode()
+    assert not Article.objects.filter(slug="talks-resume").exists()
+    # Saved again unchanged, a computed rating's own numbers are no typing.
+    response = browser_post(editor_client, ADD, **story(), **citations(*outlets), **rating(method="sources"))
+    assert response.status_code == 302
+    change = reverse("admin:articles_article_change", args=[Article.objects.get(slug="talks-resume").pk])
+    assert browser_post(editor_client, change).status_code == 302

@@ -513,3 +513,18 @@ def test_the_restore_page_is_labelled_for_the_browser(editor_client, revised):
     history = editor_client.get(history_url(revised)).content.decode()
     assert f'id="revision-{created.pk}"' in history
     assert history.count('<a class="button restore-link"') == 2  # every revision but the latest
+
+
+def test_restoring_an_earlier_picture_leaves_no_copies_of_its_sizes(editor_client, revised, media_files):
+    """The earlier picture's sizes are made again under their own names (replacing the ones made
+    when it was current), never beside them under random names nothing would remove."""
+    _created, published, _collapsed = versions_of(revised)
+    before = set(media_files())
+    response = browser_post(editor_client, restore_url(revised, published), form_id="restore-form")
+    assert response.status_code == 302
+    article = Article.objects.get(pk=revised.pk)
+    names = {entry[ext] for entry in article.renditions.values() for ext in ("jpg", "webp")}
+    stem = PurePosixPath(article.image.name).with_suffix("").name
+    assert all(PurePosixPath(name).name.startswith(f"{stem}_") for name in names)
+    assert all(PurePosixPath(name).stem.split("_")[-1] in {"thumb", "480", "640"} for name in names), names
+    assert set(media_files()) == before  # the same files, rewritten; none added
