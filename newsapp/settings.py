@@ -52,6 +52,9 @@ INSTALLED_APPS = [
     "axes",
     "articles",
     "accounts",
+    # The database-backed queue of django.tasks (the embedded default; docs/newsdesk.md).
+    "django_tasks_db",
+    "newsdesk",
 ]
 
 MIDDLEWARE = [
@@ -286,3 +289,7 @@ LOGGING = {
     # Refused requests (a host we do not serve, too many fields): a line each, no traceback.
     "loggers": {"django.security": {"handlers": ["brief"], "propagate": False}},
 }
+
+# The newsdesk (docs/newsdesk.md). Background work runs on Django's own tasks framework; the
+# embedded default is django-tasks-db's database queue, worked by `manage.py db_worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
