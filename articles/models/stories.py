@@ -262,6 +262,11 @@ class ArticleSource(models.Model):
     url = models.URLField("link to the original piece", max_length=500, validators=[http_url])
     title = models.CharField("its headline", max_length=300, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
+    # A syndicated copy (a wire story run word for word by another outlet) is cited, but it is one
+    # piece of reporting: the computed bias counts its original alone (bias_rating_refresh).
+    wire_copy = models.BooleanField(
+        default=False, help_text="Repeats another source's text (a wire copy): counted once in the bias bar."
+    )
 
     class Meta:
         ordering = ["position", "pk"]

@@ -105,12 +105,13 @@ def bias_rating_refresh(*, article: Article) -> BiasRating | None:
     """Recompute a rating made from the sources' leans (or create one when the story has none).
 
     An editorial rating is left alone. A computed rating whose sources are all unrated is removed:
-    a bar with nothing behind it would mislead readers.
+    a bar with nothing behind it would mislead readers. Wire copies are left out: their original is
+    cited too, and one piece of reporting counts once.
     """
     rating = BiasRating.objects.filter(article=article).first()
     if rating is not None and rating.method == BiasRating.Method.EDITORIAL:
         return rating
-    leans = article.article_sources.values_list("source__bias", flat=True)
+    leans = article.article_sources.filter(wire_copy=False).values_list("source__bias", flat=True)
     split = split_from_leans(leans)
     if split is None:
         if rating is not None:
