@@ -293,3 +293,30 @@ LOGGING = {
 # The newsdesk (docs/newsdesk.md). Background work runs on Django's own tasks framework; the
 # embedded default is django-tasks-db's database queue, worked by `manage.py db_worker`.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# The newsdesk's fetcher (newsdesk/fetching/), the one way it reads feeds, pages and pictures.
+# Private, loopback, link-local... addresses are refused so a feed URL cannot reach into our own
+# network (SSRF); true only for tests and closed networks. Cloud metadata addresses stay refused.
+NEWSAPP_FETCH_ALLOW_PRIVATE = env.bool("NEWSAPP_FETCH_ALLOW_PRIVATE", default=False)
+# Outlets' admins see this in their logs: a page saying who fetches and how to reach us.
+NEWSAPP_FETCH_CONTACT_URL = env.str("NEWSAPP_FETCH_CONTACT_URL", default="")
+# Its first word is the name robots.txt groups match (User-agent: newsapp), so no spaces in it.
+_fetch_token = "".join(c for c in NEWSAPP_SITE_NAME if c.isascii() and (c.isalnum() or c in "._-"))
+_fetch_contact = f"; +{NEWSAPP_FETCH_CONTACT_URL}" if NEWSAPP_FETCH_CONTACT_URL else ""
+NEWSAPP_FETCH_USER_AGENT = env.str("NEWSAPP_FETCH_USER_AGENT", default="") or (
+    f"{_fetch_token or 'newsapp'}/1.0 (newsdesk{_fetch_contact})"
+)
+NEWSAPP_FETCH_CONNECT_TIMEOUT = env.float("NEWSAPP_FETCH_CONNECT_TIMEOUT", default=5.0)
+# The whole exchange, redirects and body included: a server dripping a byte a second is cut off.
+NEWSAPP_FETCH_TIMEOUT = env.float("NEWSAPP_FETCH_TIMEOUT", default=30.0)
+# Largest body per purpose, counted as received and again once decompressed (gzip/brotli bombs).
+NEWSAPP_FETCH_MAX_BYTES = {
+    "feed": env.int("NEWSAPP_FETCH_MAX_FEED_BYTES", default=5 * 1024 * 1024),
+    "page": env.int("NEWSAPP_FETCH_MAX_PAGE_BYTES", default=5 * 1024 * 1024),
+    "image": env.int("NEWSAPP_FETCH_MAX_IMAGE_BYTES", default=15 * 1024 * 1024),
+}
+# Politeness per host:port, across a worker's threads: requests at once, and seconds between starts.
+NEWSAPP_FETCH_HOST_CONCURRENCY = env.int("NEWSAPP_FETCH_HOST_CONCURRENCY", default=2)
+NEWSAPP_FETCH_HOST_INTERVAL = env.float("NEWSAPP_FETCH_HOST_INTERVAL", default=0.5)
+# Seconds a robots.txt is kept before it is asked for again.
+NEWSAPP_FETCH_ROBOTS_TTL = env.int("NEWSAPP_FETCH_ROBOTS_TTL", default=3600)

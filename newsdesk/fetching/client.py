@@ -1,0 +1,120 @@
+"""fetch(): the one way the newsdesk reads the web (feeds, article pages, pictures).
+
+Each hop of a redirect chain goes through the same checks as the first URL: form, addresses,
+robots.txt for pages, the per-host limits. Only a 200 (or a 304 to a conditional request) is an
+answer; anything else is a FetchError subclass saying why."""
+
+import logging
+from urllib.parse import urldefrag, urljoin
+
+from newsdesk.fetching import answers, conf, robots
+from newsdesk.fetching.addresses import addresses_resolve, target_parse
+from newsdesk.fetching.bodies import CHUNK, body_read
+from newsdesk.fetching.errors import BadContentType, BadStatus, TooLarge, TooManyRedirects
+from newsdesk.fetching.exchange import Deadline, exchange
+from newsdesk.fetching.hosts import host_slot
+from newsdesk.fetching.result import FetchResult
+
+logger = logging.getLogger("newsdesk.fetching")
+
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+ACCEPT = {
+    "feed": "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1",
+    "page": "text/html, application/xhtml+xml;q=0.9, */*;q=0.1",
+    "image": "image/avif, image/webp, image/png, image/jpeg, image/*;q=0.8",
+    "robots": "text/plain, */*;q=0.5",
+}
+
+
+def fetch(url: str, *, purpose: str = "feed", etag: str = "", last_modified: str = "") -> FetchResult:
+    """GET `url` for `purpose` ("feed", "page" or "image"). With `etag` / `last_modified` from an
+    earlier answer, the request is conditional and an unchanged resource comes back as a 304 result
+    (not_modified=True, empty body). Raises FetchError (or a subclass) for anything else."""
+    if purpose not in conf.PURPOSES:
+        raise ValueError(f"purpose must be one of {conf.PURPOSES}, not {purpose!r}")
+    return _fetch(url, purpose=purpose, etag=etag, last_modified=last_modified)
+
+
+def _fetch(url: str, *, purpose: str, etag: str = "", last_modified: str = "") -> FetchResult:
+    # Also used for robots.txt (purpose "robots": any type, no robots check of its own).
+    headers = {
+        "User-Agent": conf.user_agent(),
+        "Accept": ACCEPT[purpose],
+        "Accept-Encoding": "gzip, br",
+    }
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    limit = conf.max_bytes("page") if purpose == "robots" else conf.max_bytes(purpose)
+    seen: set[str] = set()
+    deadline = None
+    current = urldefrag(url)[0]
+    for _hop in range(conf.MAX_REDIRECTS + 1):
+        seen.add(current)
+        target = target_parse(current)
+        if purpose == "page":
+            robots.robots_check(target, user_agent=headers["User-Agent"])
+        with host_slot(target.host_key):
+            # One deadline for the whole chain, started once it is our first turn at the host:
+            # waiting for a slot is not the server being slow.
+            deadline = deadline or Deadline(conf.total_timeout())
+            addresses = addresses_resolve(target)
+            with exchange(target, addresses, headers=headers, deadline=deadline) as response:
+                status = response.status
+                answer_headers = {name.lower(): value for name, value in response.headers.items()}
+                if status in REDIRECTS and answer_headers.get("location"):
+                    location = urldefrag(urljoin(current, answer_headers["location"].strip()))[0]
+                    if location in seen:
+                        raise TooManyRedirects(f"redirect loop: {current} -> {location}", status=status)
+                    current = location
+                    continue
+                if status == 304 and (etag or last_modified):
+                    return _not_modified(current, answer_headers, etag=etag, last_modified=last_modified)
+                if status != 200:
+                    retry_after = None
+                    if status in (429, 503):
+                        retry_after = answers.retry_after_parse(answer_headers.get("retry-after", ""))
+                    reason = f"HTTP {status} from {current}"[:300]
+                    raise BadStatus(reason, status=status, retry_after=retry_after)
+                media_type, charset = answers.content_type_parse(answer_headers.get("content-type", ""))
+                if not answers.content_type_accepts(purpose, media_type):
+                    reason = f"{media_type or 'no Content-Type'} is not accepted for a {purpose} ({current})"
+                    raise BadContentType(reason[:300], status=200)
+                declared = answer_headers.get("content-length", "").strip()
+                if declared.isdigit() and int(declared) > limit:
+                    raise TooLarge(f"Content-Length {declared} is over the {limit} bytes allowed", status=200)
+                body = body_read(
+                    response.stream(CHUNK, decode_content=False),
+                    content_encoding=answer_headers.get("content-encoding", ""),
+                    limit=limit,
+                )
+            return FetchResult(
+                url=current,
+                status=200,
+                headers=answer_headers,
+                body=body,
+                content_type=media_type,
+                charset=charset,
+                not_modified=False,
+                max_age=answers.max_age_parse(answer_headers),
+                etag=answer_headers.get("etag", ""),
+                last_modified=answer_headers.get("last-modified", ""),
+            )
+    raise TooManyRedirects(f"more than {conf.MAX_REDIRECTS} redirects from {url}"[:300])
+
+
+def _not_modified(url: str, headers: dict[str, str], *, etag: str, last_modified: str) -> FetchResult:
+    return FetchResult(
+        url=url,
+        status=304,
+        headers=headers,
+        body=b"",
+        content_type="",
+        charset=None,
+        not_modified=True,
+        max_age=answers.max_age_parse(headers),
+        etag=headers.get("etag", etag),
+        last_modified=headers.get("last-modified", last_modified),
+    )

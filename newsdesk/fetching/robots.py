@@ -1,0 +1,77 @@
+"""robots.txt, honoured for article pages (feeds are published to be polled; pictures follow the
+page that shows them). Read through the fetcher itself, so it obeys the same address rules, and kept
+per origin for NEWSAPP_FETCH_ROBOTS_TTL seconds.
+
+Following RFC 9309: a robots.txt that is missing (any 4xx) allows everything; one the server fails
+to give (5xx, timeout, refused connection) disallows everything for now, and is asked again sooner."""
+
+import threading
+import time
+from urllib.robotparser import RobotFileParser
+
+from newsdesk.fetching import conf
+from newsdesk.fetching.addresses import Target, refuse
+from newsdesk.fetching.errors import BadStatus, FetchError, Refused
+
+RETRY_FAILED = 300.0  # seconds before a robots.txt that failed is asked for again
+MAX_ENTRIES = 10_000
+
+_cache: dict[str, tuple[float, RobotFileParser | bool]] = {}  # origin -> (expires, parser or verdict)
+_cache_lock = threading.Lock()
+_origin_locks: dict[str, threading.Lock] = {}
+
+
+def robots_clear() -> None:
+    """Forget every robots.txt read (tests; an operator after changing the user agent)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def robots_check(target: Target, *, user_agent: str) -> None:
+    """Refused if the origin's robots.txt disallows `target` for our user agent."""
+    rules = _rules(target.origin)
+    if rules is True:
+        return
+    if rules is False:
+        raise refuse(f"robots.txt of {target.origin} could not be read; pages there wait", target.url)
+    if not rules.can_fetch(user_agent, target.url):
+        raise refuse(f"robots.txt of {target.origin} disallows {target.path[:200]}", target.url)
+
+
+def _rules(origin: str) -> RobotFileParser | bool:
+    with _cache_lock:
+        lock = _origin_locks.setdefault(origin, threading.Lock())
+    # One thread reads an origin's robots.txt; the others wait for its answer instead of asking too.
+    with lock:
+        with _cache_lock:
+            cached = _cache.get(origin)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        rules, ttl = _read(origin)
+        with _cache_lock:
+            if len(_cache) >= MAX_ENTRIES:
+                now = time.monotonic()
+                for key in [key for key, (expires, _) in _cache.items() if expires <= now] or list(_cache):
+                    _cache.pop(key, None)
+                    _origin_locks.pop(key, None)
+            _cache[origin] = (time.monotonic() + ttl, rules)
+        return rules
+
+
+def _read(origin: str) -> tuple[RobotFileParser | bool, float]:
+    from newsdesk.fetching.client import _fetch  # the client imports this module
+
+    url = f"{origin}/robots.txt"
+    try:
+        result = _fetch(url, purpose="robots")
+    except BadStatus as error:
+        if error.status is not None and 400 <= error.status < 500:
+            return True, conf.robots_ttl()
+        return False, RETRY_FAILED
+    except Refused:
+        raise
+    except FetchError:
+        return False, RETRY_FAILED
+    parser = RobotFileParser(url)
+    parser.parse(result.body.decode("utf-8", errors="replace").splitlines())
+    return parser, conf.robots_ttl()
