@@ -97,19 +97,21 @@ def target_parse(url: str) -> Target:
 
 
 def blocked_reason(address: IPAddress) -> str | None:
-    """Why this address may not be reached, or None. The address and any IPv4 address an IPv6 one
-    carries inside it are judged alike."""
-    for candidate in _with_embedded(address):
-        reason = _reason(candidate)
-        if reason:
-            if candidate != address:
-                reason = f"{reason} (inside {address})"
-            return reason
+    """Why this address may not be reached ("a loopback address"), or None. An IPv6 address is also
+    judged by any IPv4 address it carries (IPv4-mapped, 6to4, Teredo, NAT64)."""
+    for candidate in [*_embedded(address), address]:
+        kind = _kind(candidate)
+        if kind:
+            return (
+                f"a {kind} address"
+                if candidate == address
+                else f"an IPv6 address carrying {candidate}, {kind}"
+            )
     return None
 
 
-def _with_embedded(address: IPAddress) -> list[IPAddress]:
-    found: list[IPAddress] = [address]
+def _embedded(address: IPAddress) -> list[IPAddress]:
+    found: list[IPAddress] = []
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped:
             found.append(address.ipv4_mapped)
@@ -125,9 +127,9 @@ def _with_embedded(address: IPAddress) -> list[IPAddress]:
     return found
 
 
-def _reason(address: IPAddress) -> str | None:
+def _kind(address: IPAddress) -> str | None:
     if address in METADATA:
-        return f"{address} is a cloud metadata address"
+        return "cloud metadata"
     if conf.allow_private():
         return None
     checks = (
@@ -136,14 +138,11 @@ def _reason(address: IPAddress) -> str | None:
         (address.is_link_local, "link-local"),
         (address.is_multicast, "multicast"),
         (address.version == 4 and address in SHARED, "shared (CGNAT)"),
-        (address.is_private, "private"),
         (address.is_reserved, "reserved"),
-        (not address.is_global, "not public"),
+        (address.is_private, "private"),  # Python's list: RFC 1918, ULA, documentation, benchmarking...
+        (not address.is_global, "non-public"),
     )
-    for blocked, kind in checks:
-        if blocked:
-            return f"{address} is a {kind} address"
-    return None
+    return next((kind for blocked, kind in checks if blocked), None)
 
 
 def addresses_resolve(target: Target) -> list[IPAddress]:
@@ -158,7 +157,7 @@ def addresses_resolve(target: Target) -> list[IPAddress]:
         try:
             address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
         except ValueError:
-            raise refuse(f"{target.host} resolved to {sockaddr[0]!r}, not an address", target.url) from None
+            raise refuse(f"{target.host} resolves to {sockaddr[0]!r}, not an address", target.url) from None
         if address not in found:
             found.append(address)
     if not found:
@@ -166,5 +165,7 @@ def addresses_resolve(target: Target) -> list[IPAddress]:
     for address in found:
         reason = blocked_reason(address)
         if reason:
-            raise refuse(f"{target.host} resolves to {reason}", target.url)
+            literal = target.host == str(address) or target.host == address.compressed
+            where = target.host if literal else f"{target.host} resolves to {address},"
+            raise refuse(f"{where} {reason}", target.url)
     return found
