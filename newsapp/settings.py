@@ -292,7 +292,29 @@ LOGGING = {
 
 # The newsdesk (docs/newsdesk.md). Background work runs on Django's own tasks framework; the
 # embedded default is django-tasks-db's database queue, worked by `manage.py db_worker`.
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Scale-out is configuration only: NEWSAPP_TASKS_BACKEND=rq runs the same tasks on RQ (Redis), worked
+# by `manage.py rqworker --with-scheduler` (the scheduler runs tasks given a run_after); it needs
+# `pip install newsapp[rq]`. The queue's Redis: NEWSAPP_TASKS_REDIS_URL, else REDIS_URL, else CACHE_URL.
+NEWSAPP_TASKS_BACKEND = env.str("NEWSAPP_TASKS_BACKEND", default="database")
+if NEWSAPP_TASKS_BACKEND == "database":
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+elif NEWSAPP_TASKS_BACKEND == "rq":
+    _tasks_redis = env.str("NEWSAPP_TASKS_REDIS_URL", default=env.str("REDIS_URL", default=""))
+    _tasks_redis = _tasks_redis or env.str("CACHE_URL", default="")
+    if not _tasks_redis.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(
+            "NEWSAPP_TASKS_BACKEND=rq needs a Redis: set NEWSAPP_TASKS_REDIS_URL (or REDIS_URL) "
+            "to redis://host:6379/N."
+        )
+    INSTALLED_APPS.append("django_rq")
+    RQ_QUEUES = {"default": {"URL": _tasks_redis}}
+    # django-tasks-rq's job class runs django.tasks Task objects (rq's own would call them as functions).
+    RQ = {"JOB_CLASS": "django_tasks_rq.Job"}
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+else:
+    raise ImproperlyConfigured(
+        f"NEWSAPP_TASKS_BACKEND must be 'database' or 'rq', not {NEWSAPP_TASKS_BACKEND!r}."
+    )
 
 # The newsdesk's fetcher (newsdesk/fetching/), the one way it reads feeds, pages and pictures.
 # Private, loopback, link-local... addresses are refused so a feed URL cannot reach into our own
