@@ -5,7 +5,7 @@ Every problem is collected with the item and the field it concerns, so one run l
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from django.utils.text import slugify
 
 from articles import images
 from articles.models import Article, Category, Source, domain_validator, http_url
+from articles.transfer import outlet_fields
 
 SOURCE_KEYS = {"name", "domain", "homepage", "bias", "logo", "slug", "description"}
 ARTICLE_KEYS = {
@@ -38,6 +39,8 @@ class SourcePlan:
     domain: str
     values: dict[str, Any]
     logo: images.CleanImage | None
+    # What other apps keep about the outlet (articles.transfer.outlet_fields): key -> clean value.
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -176,13 +179,14 @@ def _unknown_keys(errors, where, item, allowed):
 
 
 def _validate_sources(errors, raw, base_dir, trusted) -> list[SourcePlan]:
-    plans, seen = [], set()
+    plans, raw_items, seen = [], [], set()
+    extra_fields = outlet_fields.registered()
     for i, item in enumerate(raw):
         where = item_label("sources", i, item, "domain")
         if not isinstance(item, dict):
             errors.add(where, "must be an object")
             continue
-        _unknown_keys(errors, where, item, SOURCE_KEYS)
+        _unknown_keys(errors, where, item, SOURCE_KEYS | set(extra_fields))
         name = _text(errors, where, item, "name", required=True, max_length=120)
         domain = _text(errors, where, item, "domain", required=True, max_length=253).lower()
         if domain:
@@ -210,7 +214,20 @@ def _validate_sources(errors, raw, base_dir, trusted) -> list[SourcePlan]:
         if slug:
             values["slug"] = slug
         plans.append(SourcePlan(where, domain, values, logo))
+        raw_items.append(item)
+    _validate_extras(errors, plans, raw_items, extra_fields)
     return plans
+
+
+def _validate_extras(errors, plans, raw_items, extra_fields) -> None:
+    """Each registered outlet field over the whole file at once (duplicates across outlets)."""
+    for key, extra in extra_fields.items():
+        holders = [(plan, item[key]) for plan, item in zip(plans, raw_items, strict=True) if key in item]
+        checked = extra.check([(plan.domain, value) for plan, value in holders])
+        for (plan, _value), (clean, problems) in zip(holders, checked, strict=True):
+            for problem in problems:
+                errors.add(plan.label, problem)
+            plan.extras[key] = clean
 
 
 def _validate_bias(errors, where, value):

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from articles.models import Article, ArticleSource, BiasRating, Source
+from articles.transfer import outlet_fields
 
 EXPORT_LIMIT = 500
 DOCUMENT_NAME = "articles.json"
@@ -87,7 +88,7 @@ def article_entry(article: Article, image_path: str | None) -> dict:
     return entry
 
 
-def source_entry(source: Source, logo_path: str | None) -> dict:
+def source_entry(source: Source, logo_path: str | None, extras: dict | None = None) -> dict:
     entry = {
         "name": source.name,
         "slug": source.slug,
@@ -98,7 +99,16 @@ def source_entry(source: Source, logo_path: str | None) -> dict:
     }
     if logo_path:
         entry["logo"] = logo_path
-    return entry
+    return entry | (extras or {})
+
+
+def _outlet_extras(outlets: list[Source]) -> dict[int, dict]:
+    """What other apps keep about each outlet (its feeds), a query per app for them all."""
+    extras: dict[int, dict] = {source.pk: {} for source in outlets}
+    for key, extra in outlet_fields.registered().items():
+        for pk, value in extra.export(outlets).items():
+            extras[pk][key] = value
+    return extras
 
 
 def _selection(queryset) -> list[Article]:
@@ -174,11 +184,10 @@ def _plan(articles: list[Article]) -> tuple[list[tuple[str, object]], dict, dict
         )
     if problems:
         _refuse(problems)
+    listed = sorted(outlets.values(), key=lambda s: s.domain)
+    extras = _outlet_extras(listed)
     document = {
-        "sources": [
-            source_entry(source, logo_paths.get(source.pk))
-            for source in sorted(outlets.values(), key=lambda s: s.domain)
-        ],
+        "sources": [source_entry(source, logo_paths.get(source.pk), extras[source.pk]) for source in listed],
         "articles": [article_entry(article, image_paths.get(article.pk)) for article in articles],
     }
     return files, document, outlets

@@ -17,6 +17,7 @@ from django.utils.text import slugify
 from articles import images
 from articles.models import Article, ArticleSource, BiasRating, Source
 from articles.newsroom.stories import article_save, source_changed
+from articles.transfer import outlet_fields
 from articles.transfer.checks import ArticlePlan, ImportFailed, SourcePlan, validate
 from articles.transfer.document import load_document
 
@@ -106,6 +107,7 @@ class _Applier:
 
     def sources(self, plans: list[SourcePlan]):
         existing = {s.domain: s for s in Source.objects.filter(domain__in=[p.domain for p in plans])}
+        extra_fields = outlet_fields.registered()
         for plan in plans:
             source = existing.get(plan.domain)
             kind = "updated"
@@ -124,13 +126,17 @@ class _Applier:
                     source.save()
                 if new_logo:  # only what this import wrote: a dry run or a failure removes exactly that
                     self.written_files.extend(v for k, v in source.logo_small.items() if k in ("png", "webp"))
-                self.result.__dict__[kind]["sources"] += 1
                 if kind == "updated":
                     source_changed(
                         source=source,
                         lean_changed=lean_before != source.bias,
                         name_changed=name_before != source.name,
                     )
+            # What other apps keep about the outlet (its feeds), once the outlet row exists.
+            for key, value in plan.extras.items():
+                changed = extra_fields[key].apply(source, value) or changed
+            if kind == "created" or changed:
+                self.result.__dict__[kind]["sources"] += 1
             else:
                 self.result.unchanged["sources"] += 1
         self.sources_by_domain = {s.domain: s for s in Source.objects.all()}
