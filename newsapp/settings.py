@@ -342,3 +342,22 @@ NEWSAPP_FETCH_HOST_CONCURRENCY = env.int("NEWSAPP_FETCH_HOST_CONCURRENCY", defau
 NEWSAPP_FETCH_HOST_INTERVAL = env.float("NEWSAPP_FETCH_HOST_INTERVAL", default=0.5)
 # Seconds a robots.txt is kept before it is asked for again.
 NEWSAPP_FETCH_ROBOTS_TTL = env.int("NEWSAPP_FETCH_ROBOTS_TTL", default=3600)
+
+# The newsdesk's summaries (newsdesk/summaries/): extractive and offline unless a language model is
+# configured. Any OpenAI-compatible chat endpoint (Ollama: http://127.0.0.1:11434/v1, vLLM, llama.cpp's
+# server, a hosted API): its base URL (".../v1"; /chat/completions is added), the model's name and, if
+# it asks for one, a key. Any failure falls back to the extractive summary, saying why on the summary.
+NEWSAPP_LLM_BASE_URL = env.str("NEWSAPP_LLM_BASE_URL", default="").rstrip("/")
+NEWSAPP_LLM_MODEL = env.str("NEWSAPP_LLM_MODEL", default="")
+NEWSAPP_LLM_API_KEY = env.str("NEWSAPP_LLM_API_KEY", default="")
+# Seconds the whole answer may take, and the most characters sent as the pieces (the input's bound).
+NEWSAPP_LLM_TIMEOUT = env.float("NEWSAPP_LLM_TIMEOUT", default=30.0)
+NEWSAPP_LLM_MAX_INPUT_CHARS = env.int("NEWSAPP_LLM_MAX_INPUT_CHARS", default=12_000)
+if NEWSAPP_LLM_BASE_URL and (
+    not NEWSAPP_LLM_BASE_URL.startswith(("http://", "https://")) or not NEWSAPP_LLM_MODEL
+):
+    raise ImproperlyConfigured(
+        "NEWSAPP_LLM_BASE_URL must be an http:// or https:// address, with NEWSAPP_LLM_MODEL set."
+    )
+if NEWSAPP_LLM_TIMEOUT <= 0 or NEWSAPP_LLM_MAX_INPUT_CHARS < 1_000:
+    raise ImproperlyConfigured("NEWSAPP_LLM_TIMEOUT must be over 0 and NEWSAPP_LLM_MAX_INPUT_CHARS 1000+.")
