@@ -96,12 +96,16 @@ def _tidy(text: str) -> str:
     return "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip())[:MAX_TEXT]
 
 
-def _web_url(value, base: str) -> str:
+def web_url(value, base: str) -> str:
     """`value` as an absolute http(s) URL resolved against `base`, or "" if it is none."""
     if not isinstance(value, str) or not value.strip():
         return ""
-    absolute = urljoin(base, value.strip())
-    parts = urlsplit(absolute)
+    try:
+        absolute = urljoin(base, value.strip())
+        parts = urlsplit(absolute)
+        parts.port  # noqa: B018 (raises ValueError for a port that is no number)
+    except ValueError:
+        return ""
     if parts.scheme not in ("http", "https") or not parts.hostname or len(absolute) > MAX_URL:
         return ""
     return absolute
@@ -161,7 +165,7 @@ def _parse_xml(body: bytes, *, content_type: str, url: str, fetched_at: datetime
 def _xml_item(entry, *, base: str, language: str, fetched_at: datetime) -> FeedItem | None:
     link = entry.get("link") or (entry.get("id") if entry.get("guidislink") else "")
     item_base = (entry.get("title_detail") or {}).get("base") or base
-    url = _web_url(link, item_base)
+    url = web_url(link, item_base)
     if not url:
         return None
     # The full text (content:encoded, Atom content) when given, else the summary.
@@ -192,14 +196,14 @@ def _xml_item(entry, *, base: str, language: str, fetched_at: datetime) -> FeedI
 def _xml_image(entry, *, base: str) -> str:
     for media in entry.get("media_content") or []:
         kind = media.get("medium") or (media.get("type") or "").split("/")[0]
-        if kind in ("image", "") and (found := _web_url(media.get("url"), base)):
+        if kind in ("image", "") and (found := web_url(media.get("url"), base)):
             return found
     for thumbnail in entry.get("media_thumbnail") or []:
-        if found := _web_url(thumbnail.get("url"), base):
+        if found := web_url(thumbnail.get("url"), base):
             return found
     for link in entry.get("links") or []:
         image = link.get("rel") == "enclosure" and (link.get("type") or "").startswith("image/")
-        if image and (found := _web_url(link.get("href"), base)):
+        if image and (found := web_url(link.get("href"), base)):
             return found
     return ""
 
@@ -215,7 +219,7 @@ def _parse_json(body: bytes, *, url: str, fetched_at: datetime) -> ParsedFeed:
     entries = document.get("items")
     if not isinstance(entries, list):
         raise FeedError("a JSON Feed without a list of items")
-    base = _web_url(document.get("home_page_url"), url) or url
+    base = web_url(document.get("home_page_url"), url) or url
     language = _string(document.get("language"))[:16]
     items, skipped = [], 0
     for entry in entries[:MAX_ITEMS]:
@@ -240,7 +244,7 @@ def _string(value) -> str:
 def _json_item(entry, *, base: str, language: str, fetched_at: datetime) -> FeedItem | None:
     if not isinstance(entry, dict):
         return None
-    url = _web_url(entry.get("url"), base) or _web_url(entry.get("external_url"), base)
+    url = web_url(entry.get("url"), base) or web_url(entry.get("external_url"), base)
     if not url:
         return None
     html, plain, summary = (_string(entry.get(k)) for k in ("content_html", "content_text", "summary"))
@@ -256,12 +260,12 @@ def _json_item(entry, *, base: str, language: str, fetched_at: datetime) -> Feed
     # Version 1.1 has a list of authors; 1.0 had one author.
     authors = entry.get("authors") if isinstance(entry.get("authors"), list) else [entry.get("author")]
     author = ", ".join(_string(a.get("name")) for a in authors if isinstance(a, dict) and a.get("name"))
-    image = _web_url(entry.get("image"), base) or _web_url(entry.get("banner_image"), base)
+    image = web_url(entry.get("image"), base) or web_url(entry.get("banner_image"), base)
     for attachment in entry.get("attachments") or []:
         if image:
             break
         if isinstance(attachment, dict) and _string(attachment.get("mime_type")).startswith("image/"):
-            image = _web_url(attachment.get("url"), base)
+            image = web_url(attachment.get("url"), base)
     return FeedItem(
         url=url,
         title=_title(_string(entry.get("title")), text),

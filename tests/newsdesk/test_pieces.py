@@ -1,0 +1,192 @@
+"""A piece's canonical URL, the main text and metadata of its page, and the fingerprint that tells a
+wire copy from another outlet's own reporting."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from newsdesk.pieces import (
+    COPY_BITS,
+    COPY_OVERLAP,
+    NEAR_BITS,
+    canonical_url,
+    extract,
+    fingerprint,
+    hamming,
+    is_copy,
+    overlap,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+WIRE = """Firefighters in southern Portugal brought a wildfire near the town of Monchique under control on \
+Sunday after four days, the civil protection agency said. The fire burned about 6,200 hectares of \
+eucalyptus and cork oak forest and destroyed 31 homes, most of them holiday houses on the hills above the \
+town. More than 1,100 firefighters, 320 vehicles and 14 water-bombing aircraft fought the blaze at its \
+peak on Friday, when winds of up to 70 kilometres an hour pushed the flames towards the coast. About \
+2,300 people were moved from villages around Monchique and spent two nights in sports halls and \
+schools in Portimao and Lagos. They began to return on Sunday afternoon. Nobody was killed, but 19 people \
+were treated for smoke inhalation and two firefighters were taken to hospital in Faro with burns, \
+agency commander Rui Esteves told reporters. The cause of the fire is under investigation. Police \
+said they were questioning a 58-year-old man seen near the place where the fire began. Prime Minister \
+Ana Lopes visited the area on Saturday and promised help for families who lost their homes. Portugal \
+has suffered some of Europe's worst forest fires in recent years, made worse by long droughts and \
+large plantations of eucalyptus, which burns easily."""
+
+# The same wire story as a second outlet ran it: a sentence of its own at the top, one sentence cut,
+# a few words changed ("Sunday" to "Sunday evening", "told reporters" to "said").
+COPY = """A wildfire that forced thousands from their homes in the Algarve is out of danger. \
+Firefighters in southern Portugal brought a wildfire near the town of Monchique under control on \
+Sunday evening after four days, the civil protection agency said. The fire burned about 6,200 hectares of \
+eucalyptus and cork oak forest and destroyed 31 homes, most of them holiday houses on the hills above the \
+town. More than 1,100 firefighters, 320 vehicles and 14 water-bombing aircraft fought the blaze at its \
+peak on Friday, when winds of up to 70 kilometres an hour pushed the flames towards the coast. About \
+2,300 people were moved from villages around Monchique and spent two nights in sports halls and \
+schools in Portimao and Lagos. They began to return on Sunday afternoon. Nobody was killed, but 19 people \
+were treated for smoke inhalation and two firefighters were taken to hospital in Faro with burns, \
+agency commander Rui Esteves said. The cause of the fire is under investigation. Police \
+said they were questioning a 58-year-old man seen near the place where the fire began. Portugal \
+has suffered some of Europe's worst forest fires in recent years, made worse by long droughts and \
+large plantations of eucalyptus, which burns easily."""
+
+# Another outlet's own reporting of the same event: the same facts and names, its own words.
+SAME_EVENT = """After four days of fighting the flames, crews declared the Monchique wildfire contained on \
+Sunday. The blaze in the hills of the Algarve had consumed some 6,200 hectares of cork oak and eucalyptus \
+and left 31 houses in ruins, many of them second homes owned by foreigners. At the height of the fire on \
+Friday, gusts reaching 70 km/h drove it towards the sea, and more than 1,100 firefighters with 14 \
+aircraft were deployed. Some 2,300 residents spent two nights in emergency shelters in Portimao and \
+Lagos before being allowed home. "We were lucky that no one died," said Maria Santos, 64, whose house \
+on the edge of Monchique was spared when the wind changed. Nineteen people needed treatment for smoke and \
+two firefighters suffered burns. Investigators have not said what started the fire, though a man was \
+being questioned by police. Environmental groups renewed calls to limit eucalyptus plantations, which \
+they blame for the intensity of Portugal's fires."""
+
+UNRELATED = """The central bank left its main interest rate unchanged at 3.25 per cent on Thursday, \
+saying inflation had fallen faster than expected but that wage growth remained too strong to cut \
+borrowing costs yet. Seven of the nine members of the monetary policy committee voted to hold rates, \
+while two voted for a quarter-point cut. The bank now expects inflation to reach its 2 per cent target \
+in the second half of next year, six months earlier than it forecast in the autumn. Markets had \
+priced in a small chance of a cut. The pound rose slightly against the dollar after the decision. \
+The governor said the committee would need to see more evidence that price pressures in the services \
+sector were easing before lowering rates, and warned that a rise in energy prices could delay cuts."""
+
+
+@pytest.mark.parametrize(
+    ("url", "canonical"),
+    [
+        ("HTTPS://Metro.Example/News/Tram-Line", "https://metro.example/News/Tram-Line"),
+        ("https://metro.example:443/a", "https://metro.example/a"),
+        ("http://metro.example:80/a", "http://metro.example/a"),
+        ("https://metro.example:8443/a", "https://metro.example:8443/a"),
+        ("https://metro.example", "https://metro.example/"),
+        ("https://metro.example/a#comments", "https://metro.example/a"),
+        ("https://metro.example/a?utm_source=rss&utm_medium=feed&UTM_Campaign=x", "https://metro.example/a"),
+        (
+            "https://metro.example/a?fbclid=1&gclid=2&mc_cid=3&mc_eid=4&ref=tw&cmpid=5&ocid=6",
+            "https://metro.example/a",
+        ),
+        ("https://metro.example/a?page=2&id=7&utm_source=x", "https://metro.example/a?id=7&page=2"),
+        # Parameters that are kept are kept as written (encoding and all).
+        ("https://metro.example/s?q=tram+line&x=%2F,", "https://metro.example/s?q=tram+line&x=%2F,"),
+        ("https://metro.example/a?", "https://metro.example/a"),
+        ("https://reader:secret@metro.example/a", "https://metro.example/a"),
+        ("https://metro.example./a", "https://metro.example/a"),
+        ("http://[2001:DB8::1]:80/a", "http://[2001:db8::1]/a"),
+    ],
+)
+def test_canonical_url(url, canonical):
+    assert canonical_url(url) == canonical
+
+
+def test_canonical_url_is_stable():
+    once = canonical_url("https://Metro.example:443/a/?b=2&a=1&utm_term=x#top")
+    assert canonical_url(once) == once == "https://metro.example/a/?a=1&b=2"
+
+
+def test_a_port_that_is_no_number_is_a_value_error():
+    with pytest.raises(ValueError):
+        canonical_url("https://metro.example:http/a")
+
+
+def test_extract_reads_the_main_text_and_the_head():
+    html = (FIXTURES / "page.html").read_bytes()
+    page = extract(html, "https://metro.example/news/tram-line?utm_source=rss")
+    paragraphs = page.text.splitlines()
+    assert paragraphs[0].startswith("The city council voted 31 to 12 on Tuesday night")
+    assert paragraphs[-1].startswith("Construction is due to begin next spring")
+    assert len(paragraphs) == 4
+    # Navigation, promotion, byline, comments and footer are not the article's text.
+    for boilerplate in ("Subscribe", "Great news", "Copyright", "Weather", "transport correspondent"):
+        assert boilerplate not in page.text
+    assert page.title == "Council approves new tram line"  # kept apart from the text
+    assert page.author == "Priya Shah"
+    assert page.published_at == datetime(2026, 3, 4, 8, 15, tzinfo=UTC)
+    assert page.language == "en-gb"
+    assert page.image_url == "https://metro.example/img/tram-large.jpg"
+    assert page.canonical_url == "https://metro.example/news/tram-line"
+
+
+def test_extract_of_a_page_without_metadata():
+    html = (
+        "<html><body><article>"
+        + "<p>A sentence about the harbour and its boats.</p>" * 8
+        + "</article></body></html>"
+    )
+    page = extract(html, "https://gazette.example/a")
+    assert "harbour and its boats" in page.text
+    assert (page.author, page.published_at, page.language, page.image_url) == ("", None, "", "")
+
+
+@pytest.mark.parametrize("html", ["", "   ", b""])
+def test_extract_of_nothing_is_none(html):
+    assert extract(html, "https://gazette.example/a") is None
+
+
+def test_extract_language_from_content_language_or_og_locale():
+    body = "<body><article><p>Le port a rouvert.</p></article></body>"
+    meta = '<meta http-equiv="Content-Language" content="fr-CA, en">'
+    assert extract(f"<html><head>{meta}</head>{body}</html>", "https://l.example/").language == "fr-ca"
+    og = '<meta property="og:locale" content="de_DE">'
+    assert extract(f"<html><head>{og}</head>{body}</html>", "https://l.example/").language == "de-de"
+    bad = '<html lang="not a language"><head></head>' + body + "</html>"
+    assert extract(bad, "https://l.example/").language == ""
+
+
+def test_fingerprint_is_signed_64_bit_and_case_and_punctuation_blind():
+    value = fingerprint(WIRE)
+    assert -(2**63) <= value < 2**63 and value != 0
+    assert fingerprint(WIRE.upper().replace(", ", " -- ")) == value
+    assert fingerprint("Too short to tell copies apart.") == 0
+
+
+def test_a_lightly_edited_wire_copy_is_a_copy_and_another_outlets_piece_is_not():
+    copy, same_event, unrelated = fingerprint(COPY), fingerprint(SAME_EVENT), fingerprint(UNRELATED)
+    original = fingerprint(WIRE)
+    # The figures COPY_BITS, NEAR_BITS and COPY_OVERLAP were chosen on (with the corpus).
+    assert hamming(original, copy) == 12
+    assert hamming(original, same_event) == 33
+    assert hamming(original, unrelated) == 31
+    assert is_copy(original, copy)
+    assert not is_copy(original, same_event) and not is_copy(original, unrelated)
+    assert hamming(original, copy) <= NEAR_BITS and overlap(WIRE, COPY) >= COPY_OVERLAP
+    assert overlap(WIRE, COPY) > 0.85
+    assert overlap(WIRE, SAME_EVENT) < 0.1
+    assert overlap(WIRE, UNRELATED) < 0.02
+
+
+def test_a_trimmed_copy_overlaps_wholly():
+    trimmed = WIRE.rsplit(". ", 3)[0] + "."
+    assert overlap(WIRE, trimmed) == 1.0
+    assert is_copy(fingerprint(WIRE), fingerprint(trimmed), bits=NEAR_BITS)
+
+
+def test_hamming_and_is_copy_edges():
+    assert hamming(0, -1) == 64
+    assert hamming(-(2**63), 2**63 - 1) == 64
+    assert hamming(5, 4) == 1
+    assert not is_copy(0, 0)  # no fingerprint is no copy
+    value = fingerprint(WIRE)
+    assert is_copy(value, value ^ (2**COPY_BITS - 1))
+    assert not is_copy(value, value ^ (2 ** (COPY_BITS + 1) - 1))
+    assert overlap("", WIRE) == 0.0
