@@ -7,8 +7,10 @@ its own), answering from a map of paths, in a daemon thread. Nothing leaves the 
 A route is a Reply (sent as is), or a function given the request (a BaseHTTPRequestHandler: .path,
 .headers, .command) that returns a Reply, or writes the answer itself on request.wfile (slow or
 endless bodies) and returns None. Paths are matched without the query string; unknown paths get 404.
-Every request is recorded in server.requests (method, path with query, headers)."""
+Every request is recorded in server.requests (method, path with query, headers). With `tls` (an
+ssl.SSLContext holding a certificate), the server speaks HTTPS."""
 
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,15 +39,27 @@ Route = Reply | Callable[[BaseHTTPRequestHandler], Reply | None]
 class Server(ThreadingHTTPServer):
     daemon_threads = True  # a handler stuck in an endless body does not hold up the test's end
 
-    def __init__(self, routes: dict[str, Route]):
+    def __init__(self, routes: dict[str, Route], tls: ssl.SSLContext | None = None):
         super().__init__(("127.0.0.1", 0), _Handler)
+        self.tls = tls
         self.routes = dict(routes)
         self.requests: list[Seen] = []
         self.lock = threading.Lock()
 
     @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    @property
     def origin(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    def get_request(self):
+        connection, address = super().get_request()
+        if self.tls:
+            # The handshake happens in the handler's thread (on first read), not in the accept loop.
+            connection = self.tls.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
+        return connection, address
 
     def url(self, path: str = "/") -> str:
         return self.origin + path
@@ -88,8 +102,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def serve(routes: dict[str, Route]) -> Iterator[Server]:
-    server = Server(routes)
+def serve(routes: dict[str, Route], *, tls: ssl.SSLContext | None = None) -> Iterator[Server]:
+    server = Server(routes, tls)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
