@@ -24,14 +24,31 @@ from .sentences import sentences
 WORDS_MAX = 220
 WORDS_ENOUGH = 180  # stop choosing once this many words are in
 SENTENCE_WORDS = (6, 55)  # shorter is a caption or a dateline, longer a run-on the reader trips on
-LEAD_WORDS = (12, 50)
+LEAD_WORDS = (12, 40)  # the reference page's lead is about 30 words
 SENTENCES_PER_PIECE = 30  # the top of a piece holds its news; bounds the work for long features
 PIECES_MAX = 40  # the newest originals of a very large candidate
 REDUNDANT = 0.3  # a sentence this close (cosine of TF-IDF terms) to one chosen repeats it (tuned by eye)
 LEAD_BOOST = 0.5  # the first sentence of a piece counts 1.5x, the second 1.25x, ...
+EARLY_LEAD = 0.25  # a lead from the first piece counts 1.25x, from the last 1x: first reports tell the event
 REPEAT_OUTLET = 0.5  # each sentence already taken from an outlet divides its next by 1 + this
 BODY_PARAGRAPHS = (2, 4)
 
+# A sentence leaning on the one before it in its piece ("He said ...", "But ...", "On Sunday she
+# ...") reads wrongly out of it: a pronoun or connective among its first three words.
+_LEANS_BACK = """
+    he she him her his hers they them their it its this these those but and also however
+    meanwhile still yet so then there such
+"""
+LEANS_BACK = frozenset(_LEANS_BACK.split())
+# A lead reports: it is no question, quotation or word to the reader ("Here is what we know", "If
+# you were booked ..."), and a sentence dated to a day ("on Tuesday") is likelier the news itself.
+NOT_A_LEAD = re.compile(
+    r"""^(?:["'“‘]|(?:Here|If|What)\b)|\b(?:[Yy]ou|[Yy]our|[Ww]e|[Oo]ur|us)\b|\?["'”’]?$"""
+)
+DATED = re.compile(
+    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|overnight|tonight)\b", re.IGNORECASE
+)
+DATED_LEAD = 0.2  # a dated lead counts 1.2x
 ENDS_LIKE_SENTENCE = re.compile(r"""[.!?…]["'”’)\]]*$""")
 NORMAL = re.compile(r"[^a-z0-9]+")
 
@@ -81,6 +98,8 @@ def _sentences(voices: list[Piece], copies: dict[int, list[int]]) -> list[Senten
             words = len(text.split())
             if not SENTENCE_WORDS[0] <= words <= SENTENCE_WORDS[1] or not ENDS_LIKE_SENTENCE.search(text):
                 continue
+            if position and LEANS_BACK.intersection(NORMAL.sub(" ", text.lower()).split()[:3]):
+                continue
             key = NORMAL.sub(" ", text.lower()).strip()
             if key in by_words:
                 by_words[key].pieces |= {piece.pk, *copies.get(piece.pk, ())}
@@ -116,8 +135,19 @@ def _weigh(found: list[Sentence], voices: list[Piece]) -> None:
 
 def _choose(found: list[Sentence]) -> tuple[Sentence, list[Sentence]]:
     """The lead and the body sentences, in the order they were chosen (most telling first)."""
-    openers = [s for s in found if s.position <= 1 and LEAD_WORDS[0] <= s.words <= LEAD_WORDS[1]]
-    lead = max(openers or found, key=lambda s: s.score)
+    openers = [
+        s
+        for s in found
+        if s.position <= 1 and LEAD_WORDS[0] <= s.words <= LEAD_WORDS[1] and not NOT_A_LEAD.search(s.text)
+    ]
+    order = sorted({(s.piece.published_at, s.piece.pk) for s in found})
+    earliness = {pk: 1 - n / max(1, len(order) - 1) for n, (_, pk) in enumerate(order)}
+
+    def as_lead(s: Sentence) -> float:
+        dated = DATED_LEAD if DATED.search(s.text) else 0.0
+        return s.score * (1 + EARLY_LEAD * earliness[s.piece.pk]) * (1 + dated)
+
+    lead = max(openers or found, key=as_lead)
     chosen, taken = [lead], Counter({voice(lead.piece): 1})
     words = lead.words
     others_exist = any(voice(s.piece) != voice(lead.piece) for s in found)
@@ -146,14 +176,12 @@ def _choose(found: list[Sentence]) -> tuple[Sentence, list[Sentence]]:
 
 
 def _paragraphs(body: list[Sentence]) -> list[list[Sentence]]:
-    """The body in two to four paragraphs, a piece's sentences together in the piece's order (pieces
-    in the order their first sentence was chosen): the shortest neighbours merged while there are
-    too many, the longest split while there are too few."""
-    rank: dict[int, int] = {}
-    for sentence in body:
-        rank.setdefault(sentence.piece.pk, len(rank))
+    """The body in two to four paragraphs, a piece's sentences together in the piece's order and
+    pieces in order of publication (figures that changed as the story went on read in the order
+    they were reported): the shortest neighbours merged while there are too many, the longest
+    split while there are too few."""
     paragraphs: list[list[Sentence]] = []
-    for sentence in sorted(body, key=lambda s: (rank[s.piece.pk], s.position)):
+    for sentence in sorted(body, key=lambda s: (s.piece.published_at, s.piece.pk, s.position)):
         if paragraphs and paragraphs[-1][-1].piece.pk == sentence.piece.pk:
             paragraphs[-1].append(sentence)
         else:

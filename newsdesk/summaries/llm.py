@@ -160,12 +160,17 @@ def _post(body: bytes) -> dict:
     """The endpoint's JSON answer to `body`, read within NEWSAPP_LLM_TIMEOUT seconds in all."""
     base = urlsplit(settings.NEWSAPP_LLM_BASE_URL)
     timeout = settings.NEWSAPP_LLM_TIMEOUT
+    try:
+        host, port = base.hostname, base.port
+    except ValueError:
+        host = port = None  # a port that is no number
+    if not host or base.scheme not in ("http", "https"):
+        raise LLMError(f"NEWSAPP_LLM_BASE_URL ({settings.NEWSAPP_LLM_BASE_URL}) is no http(s) address.")
     if base.scheme == "https":
-        connection = http.client.HTTPSConnection(
-            base.hostname, base.port, timeout=timeout, context=ssl.create_default_context()
-        )
+        context = ssl.create_default_context()
+        connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
     else:
-        connection = http.client.HTTPConnection(base.hostname, base.port, timeout=timeout)
+        connection = http.client.HTTPConnection(host, port, timeout=timeout)
     path = base.path.rstrip("/") + "/chat/completions" + (f"?{base.query}" if base.query else "")
     headers = {
         "Content-Type": "application/json",

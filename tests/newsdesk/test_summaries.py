@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.db import IntegrityError
 
+from articles.models import Source
 from newsdesk.models import Candidate, Piece, Summary
 from newsdesk.summaries import extractive, summarise
 from newsdesk.summaries.material import candidate_pieces
@@ -82,11 +83,22 @@ def test_a_wire_copy_is_no_voice_of_its_own_but_is_named_with_its_original():
     assert set(summary.pieces.all()) == set(candidate.pieces.all())
 
 
-def test_the_second_sentence_brings_a_second_outlet():
-    candidate = candidate_with_pieces(domains={"harbour.example", "tribune.example"}, copy=False)
-    made = extractive.draft(candidate_pieces(candidate))
-    first, second = made.provenance[0]["pieces"], made.provenance[1]["pieces"]
-    assert first != second
+def test_an_outlet_with_one_usable_sentence_is_still_quoted():
+    """One outlet with three pieces' worth of central sentences, another with one sentence off the
+    main line: the second outlet is quoted all the same (and early: the second sentence chosen)."""
+    candidate = candidate_with_pieces(copy=False)
+    harbour = Source.objects.get(domain="harbour.example")
+    candidate.pieces.filter(outlet__domain__in=["ledger.example", "courier.example"]).update(outlet=harbour)
+    tribune = candidate.pieces.get(outlet__domain="tribune.example")
+    tribune.text = "Schools on the eastern bank said some pupils had arrived more than an hour late."
+    tribune.save()
+    pieces = candidate_pieces(candidate)
+    made = extractive.draft(pieces)
+    assert [e["sentence"] for e in made.provenance if e["pieces"] == [tribune.pk]] == [tribune.text]
+    found = extractive._sentences(pieces, {})
+    extractive._weigh(found, pieces)
+    lead, body = extractive._choose(found)
+    assert (lead.piece.outlet_id, body[0].piece) == (harbour.pk, tribune)
 
 
 def test_one_outlet_alone_still_gives_a_summary():
