@@ -340,6 +340,8 @@ NEWSAPP_FETCH_MAX_BYTES = {
 # Politeness per host:port, across a worker's threads: requests at once, and seconds between starts.
 NEWSAPP_FETCH_HOST_CONCURRENCY = env.int("NEWSAPP_FETCH_HOST_CONCURRENCY", default=2)
 NEWSAPP_FETCH_HOST_INTERVAL = env.float("NEWSAPP_FETCH_HOST_INTERVAL", default=0.5)
+# Seconds a fetch may wait for its turn at a busy host before it gives up (Timeout).
+NEWSAPP_FETCH_HOST_WAIT = env.float("NEWSAPP_FETCH_HOST_WAIT", default=120.0)
 # Seconds a robots.txt is kept before it is asked for again.
 NEWSAPP_FETCH_ROBOTS_TTL = env.int("NEWSAPP_FETCH_ROBOTS_TTL", default=3600)
 

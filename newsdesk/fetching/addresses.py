@@ -62,8 +62,8 @@ class Target:
         return f"{self.scheme}://{self.host_header}"
 
 
-def refuse(reason: str, url: str) -> Refused:
-    logger.warning("Refused %s: %s", url, reason)
+def refuse(reason: str, url: str, *, level: int = logging.WARNING) -> Refused:
+    logger.log(level, "Refused %s: %s", url, reason)
     return Refused(reason)
 
 

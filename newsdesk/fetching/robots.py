@@ -7,6 +7,7 @@ to give (5xx, timeout, refused connection) disallows everything for now, and is 
 
 import threading
 import time
+from logging import INFO
 from urllib.robotparser import RobotFileParser
 
 from newsdesk.fetching import conf
@@ -33,9 +34,12 @@ def robots_check(target: Target, *, user_agent: str) -> None:
     if rules is True:
         return
     if rules is False:
-        raise refuse(f"robots.txt of {target.origin} could not be read; pages there wait", target.url)
+        reason = f"robots.txt of {target.origin} could not be read; pages there wait"
+        raise refuse(reason, target.url, level=INFO)
     if not rules.can_fetch(user_agent, target.url):
-        raise refuse(f"robots.txt of {target.origin} disallows {target.path[:200]}", target.url)
+        # A site's wish, not an attack: logged quietly.
+        reason = f"robots.txt of {target.origin} disallows {target.path[:200]}"
+        raise refuse(reason, target.url, level=INFO)
 
 
 def _rules(origin: str) -> RobotFileParser | bool:

@@ -12,7 +12,7 @@ import zlib
 import brotli
 import pytest
 
-from newsdesk.fetching import FetchError, Timeout, TooLarge, fetch
+from newsdesk.fetching import FetchError, Timeout, TooLarge, fetch, hosts
 from tests.newsdesk.servers import Reply, serve
 
 XML = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel></rss>'
@@ -270,3 +270,30 @@ def test_requests_to_one_host_start_an_interval_apart(settings):
     gaps = [later - earlier for earlier, later in zip(counter.starts, counter.starts[1:], strict=False)]
     assert len(gaps) == 3
     assert min(gaps) >= 0.2
+
+
+def test_a_fetch_waiting_too_long_for_a_busy_host_times_out(settings):
+    settings.NEWSAPP_FETCH_HOST_CONCURRENCY = 1
+    settings.NEWSAPP_FETCH_HOST_WAIT = 0.2
+    settings.NEWSAPP_FETCH_TIMEOUT = 5
+    counter = Counter(hold=0.8)
+    with serve({"/feed.xml": counter}) as server:
+        first = threading.Thread(target=fetch, args=(server.url("/feed.xml"),))
+        first.start()
+        while not counter.starts:
+            time.sleep(0.01)
+        with pytest.raises(Timeout, match="free slot"):
+            fetch(server.url("/feed.xml"))
+        first.join()
+    assert len(counter.starts) == 1
+
+
+def test_idle_hosts_are_forgotten_past_a_bound(monkeypatch):
+    monkeypatch.setattr(hosts, "_hosts", {})
+    monkeypatch.setattr(hosts, "KEEP", 3)
+    with hosts.host_slot("busy:80"):
+        for n in range(10):
+            with hosts.host_slot(f"host{n}:80"):
+                pass
+        assert len(hosts._hosts) <= 4
+        assert any(key == "busy:80" for key, _ in hosts._hosts)  # in use: kept
