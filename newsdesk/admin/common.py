@@ -1,0 +1,42 @@
+"""Pieces the newsdesk's admin modules share: its style sheet, the balance bar, who works the desk."""
+
+from django.template.loader import render_to_string
+from django.utils.html import format_html
+
+from articles.bias import BiasSplit
+from articles.templatetags.news import bias_bar
+
+DESK_PERMISSION = "newsdesk.change_candidate"
+
+
+class NewsdeskMedia:
+    css = {"all": ["css/admin.css", "css/newsdesk.css"]}
+
+
+def works_the_desk(user) -> bool:
+    """Writers and Editors: draft stories from candidates, merge, split and dismiss them."""
+    return user.has_perm(DESK_PERMISSION)
+
+
+def balance_bar(split: BiasSplit | None) -> str:
+    """The readers' bias bar (includes/_bias_bar.html), small, for a list row; "–" when no outlet
+    is rated."""
+    if split is None:
+        return "–"
+    return render_to_string("includes/_bias_bar.html", bias_bar(split, compact=True))
+
+
+def web_address(url: str) -> str | None:
+    """`url` when it may be a link (http or https only, as everywhere on the site), else None."""
+    return url if url.lower().startswith(("https://", "http://")) else None
+
+
+def original_link(url: str, text: str) -> str:
+    """A link to a piece on its outlet's site, or the text alone for an address that may not be one."""
+    if web_address(url) is None:
+        return text
+    return format_html('<a href="{}" rel="noopener noreferrer">{}</a>', url, text)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
