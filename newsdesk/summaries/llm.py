@@ -21,13 +21,14 @@ import re
 import socket
 import ssl
 import threading
+from datetime import UTC
 from urllib.parse import urlsplit
 
 from django.conf import settings
 
 from newsdesk.models import Piece
 
-from .material import Draft, originals
+from .material import Draft, originals, voice
 from .sentences import sentences
 
 # Changes with any change to the wording below or to the user message's layout: a summary records
@@ -113,7 +114,7 @@ def _outlets_in_turn(pieces: list[Piece]) -> list[Piece]:
     """Each outlet's first piece, then each one's second, and so on."""
     rounds: dict[int, list[Piece]] = {}
     for piece in pieces:
-        rounds.setdefault(piece.outlet_id, []).append(piece)
+        rounds.setdefault(voice(piece), []).append(piece)
     ordered, turn = [], 0
     while len(ordered) < len(pieces):
         ordered.extend(mine[turn] for mine in rounds.values() if turn < len(mine))
@@ -123,7 +124,7 @@ def _outlets_in_turn(pieces: list[Piece]) -> list[Piece]:
 
 def _header(piece: Piece, number: str) -> str:
     outlet = piece.outlet
-    published = f"{piece.published_at:%Y-%m-%d %H:%M} UTC"
+    published = f"{piece.published_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
     return f"\n[{number}] {outlet.name} ({outlet.domain}), {published}\nHeadline: {_tidy(piece.title)}\n"
 
 

@@ -222,6 +222,13 @@ def status_500(handler):
     handler.send(500, b'{"error": "model crashed"}')
 
 
+def moved(handler):
+    handler.send_response(301)
+    handler.send_header("Location", "http://127.0.0.1:9/v1/chat/completions")
+    handler.send_header("Content-Length", "0")
+    handler.end_headers()
+
+
 def garbage(handler):
     handler.send(200, b"<html>Bad gateway</html>", "text/html")
 
@@ -240,6 +247,7 @@ def huge(handler):
         (slow, "gave no full answer within 0.5 s"),
         (drip, "gave no full answer within 0.5 s"),
         (status_500, "answered HTTP 500"),
+        (moved, "answered HTTP 301"),  # no redirect is followed
         (garbage, "something other than JSON"),
         (error_object, "not a chat completion"),
         (huge, "over 1,000,000 bytes"),
