@@ -15,6 +15,8 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from django.utils.encoding import iri_to_uri
+
 from newsdesk.fetching import conf
 from newsdesk.fetching.errors import FetchError, Refused
 
@@ -89,9 +91,10 @@ def target_parse(url: str) -> Target:
         host = host.encode("idna").decode("ascii").lower()
     except UnicodeError:
         raise FetchError(f"host name {host!r} is not valid") from None
-    path = parts.path or "/"
+    # Feeds link pages by IRIs (/café): sent percent-encoded as UTF-8, existing escapes kept.
+    path = iri_to_uri(parts.path or "/")
     if parts.query:
-        path = f"{path}?{parts.query}"
+        path = f"{path}?{iri_to_uri(parts.query)}"
     port = port or (443 if scheme == "https" else 80)
     return Target(url=url, scheme=scheme, host=host, port=port, path=path)
 

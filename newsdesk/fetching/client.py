@@ -63,7 +63,9 @@ def _fetch(url: str, *, purpose: str, etag: str = "", last_modified: str = "") -
             addresses = addresses_resolve(target)
             with exchange(target, addresses, headers=headers, deadline=deadline) as response:
                 status = response.status
-                answer_headers = {name.lower(): value for name, value in response.headers.items()}
+                # A header sent on several lines (Cache-Control: public / Cache-Control: max-age=60)
+                # is read as one, its values joined, as HTTP defines.
+                answer_headers = {name.lower(): response.headers[name] for name in response.headers}
                 if status in REDIRECTS and answer_headers.get("location"):
                     location = urldefrag(urljoin(current, answer_headers["location"].strip()))[0]
                     if location in seen:

@@ -76,6 +76,30 @@ def test_the_user_agent_names_the_site_and_its_contact(settings):
     assert seen["host"] == f"127.0.0.1:{server.server_address[1]}"
 
 
+def test_a_page_address_with_non_ascii_letters_is_sent_percent_encoded():
+    page = Reply(body=HTML.encode(), content_type="text/html")
+    with serve({"/caf%C3%A9/na%C3%AFve": page, "/robots.txt": Reply(404)}) as server:
+        result = fetch(server.url("/caf\u00e9/na%C3%AFve?q=\u00fcber"), purpose="page")
+    assert result.text == HTML
+    assert server.requests[-1].path == "/caf%C3%A9/na%C3%AFve?q=%C3%BCber"
+
+
+def test_a_header_sent_on_several_lines_is_read_whole():
+    def twice(request):
+        request.send_response(200)
+        request.send_header("Content-Type", "application/rss+xml")
+        request.send_header("Content-Length", str(len(RSS)))
+        request.send_header("Cache-Control", "public")
+        request.send_header("Cache-Control", "max-age=120")
+        request.end_headers()
+        request.wfile.write(RSS)
+
+    with serve({"/feed.xml": twice}) as server:
+        result = fetch(server.url("/feed.xml"))
+    assert result.headers["cache-control"] == "public, max-age=120"
+    assert result.max_age == 120
+
+
 def test_the_default_user_agent_is_built_from_the_site_name_and_contact_url():
     from django.conf import settings
 
