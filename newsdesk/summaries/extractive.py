@@ -4,19 +4,21 @@ shape (a lead paragraph, then two to four short paragraphs, about 120-220 words)
 Each sentence is weighed by how central it is to the candidate: the cosine between its TF-IDF
 vector and the pieces' centroid (every original piece and headline weighing the same, so one long
 piece does not set the story's terms), raised for sentences near the top of their piece (news
-writing puts what matters first). The lead is the best of the pieces' opening sentences; the rest
-are picked greedily (maximal marginal relevance): a sentence too close to one already chosen is
-dropped, and each further sentence from an outlet already quoted counts for less, so the summary
-draws on several outlets when they exist. Body sentences keep their piece's order, grouped by
-piece, so each paragraph reads as its reporting did."""
+writing puts what matters first). The lead is the best of the pieces' opening sentences that
+report (no question, quotation or word to the reader; the first reports and sentences dated to a
+day preferred); the rest are picked greedily (maximal marginal relevance): a sentence too close
+to one already chosen is dropped, and each further sentence from an outlet already quoted counts
+for less, so the summary draws on several outlets when they exist. Body sentences are grouped by
+piece in the piece's own order, pieces in order of publication, so each paragraph reads as its
+reporting did."""
 
 import math
 import re
 from collections import Counter
 from dataclasses import dataclass
 
+from newsdesk import terms as vocabulary
 from newsdesk.models import Piece
-from newsdesk.terms import words
 
 from .material import Draft, copies_by_original, markdown_paragraphs, originals, voice
 from .sentences import sentences
@@ -86,7 +88,7 @@ def draft(pieces: list[Piece]) -> Draft:
 
 def terms(text: str) -> Counter:
     """The content words of `text` as the grouping counts them (newsdesk.terms), with their counts."""
-    return Counter(words(text).terms)
+    return Counter(vocabulary.words(text).terms)
 
 
 def _sentences(voices: list[Piece], copies: dict[int, list[int]]) -> list[Sentence]:
