@@ -1,24 +1,34 @@
 """The extractive summary over every event of the labelled corpus (tests/newsdesk/corpus/): each
 event's pieces as one candidate, in memory (no database needed: the maker reads pieces only)."""
 
+import json
 import statistics
 from collections import Counter
+from datetime import datetime
+from pathlib import Path
 
 from articles.models import Source
 from newsdesk.models import Piece
 from newsdesk.summaries import extractive
 from newsdesk.summaries.sentences import sentences
-from tests.newsdesk import corpus
+
+CORPUS = Path(__file__).parent / "corpus"
 
 
 def events() -> dict[str, list[Piece]]:
-    outlets = {o["domain"]: Source(pk=n, name=o["name"], domain=o["domain"], bias=o["bias"])
-               for n, o in enumerate(corpus.outlets(), 1)}  # fmt: skip
+    """event -> its pieces, oldest first, each with its outlet (read straight from the JSON files)."""
+    listed = json.loads((CORPUS / "outlets.json").read_text(encoding="utf-8"))
+    outlets = {o["domain"]: Source(pk=n, name=o["name"], domain=o["domain"]) for n, o in enumerate(listed, 1)}
+    items = [
+        item for path in sorted(CORPUS.glob("events_*.json")) for item in json.loads(path.read_text("utf-8"))
+    ]
     found: dict[str, list[Piece]] = {}
-    for pk, item in enumerate(corpus.pieces(), 1):
-        piece = Piece(pk=pk, outlet=outlets[item["outlet"]], url=item["url"], title=item["title"],
-                      text=item["text"], published_at=item["published_at"])  # fmt: skip
+    for pk, item in enumerate(sorted(items, key=lambda item: (item["published_at"], item["url"])), 1):
+        published_at = datetime.fromisoformat(item["published_at"])
+        piece = Piece(pk=pk, outlet=outlets[item["outlet"]], title=item["title"], text=item["text"],
+                      url=item["url"], published_at=published_at)  # fmt: skip
         found.setdefault(item["event"], []).append(piece)
+    assert len(found) >= 30
     return found
 
 
