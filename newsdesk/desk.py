@@ -74,7 +74,7 @@ def _drafted(candidate, user, *, pieces, summary, piece, picture, tell) -> Artic
     stored: list[str] = []
     try:
         with transaction.atomic():
-            locked = Candidate.objects.select_for_update().select_related("section").get(pk=candidate.pk)
+            locked = Candidate.objects.select_for_update().get(pk=candidate.pk)
             if locked.story_id is not None:
                 return Article.objects.get(pk=locked.story_id)  # the other click made it meanwhile
             article = Article(

@@ -3,6 +3,7 @@ copy counted once in the bias), its summary with the AI note, a lead picture rea
 and stored by the upload rules; a second click makes no second story; later pieces are offered."""
 
 import io
+import threading
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -291,3 +292,40 @@ def test_adding_to_a_live_story_needs_an_editor(newsroom, writer, editor):
     article.refresh_from_db()
     assert article.article_sources.count() == 6
     assert article.modified_at >= before  # readers see the live story "Updated"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_clicks_at_once_make_one_story(monkeypatch, django_user_model):
+    from django.contrib.auth.models import Group
+    from django.db import connection
+
+    editor = django_user_model.objects.create_user("racer", is_staff=True)
+    editor.groups.add(Group.objects.get(name="Editors"))
+    cand, _ = desk_rows.newsroom()
+    desk_rows.summary(cand)
+    both_past_the_first_look = threading.Barrier(2, timeout=10)
+
+    def no_picture(pieces):
+        both_past_the_first_look.wait()  # each has seen no story yet
+        return None, None, ""
+
+    monkeypatch.setattr(desk, "_lead_picture", no_picture)
+    made, failures = [], []
+
+    def click():
+        try:
+            made.append(desk.draft_story(candidate=cand, user=editor).pk)
+        except Exception as exc:  # reported below
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    clicks = [threading.Thread(target=click) for _ in range(2)]
+    for thread in clicks:
+        thread.start()
+    for thread in clicks:
+        thread.join(20)
+    assert failures == [] and len(made) == 2
+    assert made[0] == made[1] and Article.objects.count() == 1
+    assert Candidate.objects.get().story_id == made[0]
