@@ -277,3 +277,57 @@ def test_a_page_known_under_its_canonical_link_is_not_stored_again():
         report = ingest.fetch_feed(feed_for(server, "/alias.xml"))
     assert (report.items, report.new_pieces) == (1, 0)
     assert list(Piece.objects.values_list("url", flat=True)) == [canonical_url(canonical)]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_workers_in_threads_fetch_a_feed_once():
+    import threading
+    import time
+
+    from django.db import connection
+
+    routes = site(("tram",))
+    feed_reply = routes["/feed.xml"]
+
+    def slow_feed(request):
+        time.sleep(0.5)  # both workers are in flight
+        return feed_reply
+
+    reports = []
+
+    def worker(feed_id):
+        try:
+            reports.append(ingest.fetch_feed(Feed.objects.get(pk=feed_id), force=True))
+        finally:
+            connection.close()
+
+    with serve(routes | {"/feed.xml": slow_feed}) as server:
+        feed = feed_for(server)
+        threads = [threading.Thread(target=worker, args=(feed.pk,)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert sorted(report.status for report in reports) == ["ok", ingest.SKIPPED]
+    assert len(requested(server, "/feed.xml")) == 1
+    assert Piece.objects.count() == 1
+
+
+def test_a_piece_stored_meanwhile_by_another_worker_is_no_error(monkeypatch):
+    real_page_read = ingest._page_read
+
+    def another_worker_stores_it_first(url):
+        Piece.objects.create(
+            outlet=SourceFactory(),
+            url=canonical_url(url),
+            title=STORIES["tram"][0],
+            published_at=timezone.now(),
+        )
+        return real_page_read(url)
+
+    monkeypatch.setattr(ingest, "_page_read", another_worker_stores_it_first)
+    with serve(site(("tram",))) as server:
+        report = ingest.fetch_feed(feed_for(server))
+    assert (report.status, report.new_pieces, report.error) == ("ok", 0, "")
+    assert Piece.objects.count() == 1
