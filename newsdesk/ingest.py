@@ -124,7 +124,7 @@ def _item_store(feed: Feed, item: FeedItem, *, report: FeedReport, seen: set[str
         url = canonical_url(item.url)
     except ValueError:
         return
-    if url in seen or Piece.objects.filter(url=url).exists():
+    if url in seen or _stored({url}):
         return
     seen.add(url)
     page, final_url = _page_read(item.url)
@@ -179,7 +179,15 @@ def _known_elsewhere(page: Extracted, *, final_url: str, url: str) -> bool:
     if canonical and urlsplit(canonical).hostname == urlsplit(final_url).hostname:
         others.add(canonical_url(canonical))
     others.discard(url)
-    return bool(others) and Piece.objects.filter(url__in=others).exists()
+    return bool(others) and _stored(others)
+
+
+def _stored(urls: set[str]) -> bool:
+    """Whether a piece is stored under one of `urls`, by http or by https (one page, whichever
+    scheme a feed links it with)."""
+    schemes = {"http": "https", "https": "http"}
+    variants = {f"{schemes[url.split(':', 1)[0]]}:{url.split(':', 1)[1]}" for url in urls}
+    return Piece.objects.filter(url__in=urls | variants).exists()
 
 
 def _piece_build(feed: Feed, item: FeedItem, *, url: str, page: Extracted | None) -> Piece:

@@ -331,3 +331,16 @@ def test_a_piece_stored_meanwhile_by_another_worker_is_no_error(monkeypatch):
         report = ingest.fetch_feed(feed_for(server))
     assert (report.status, report.new_pieces, report.error) == ("ok", 0, "")
     assert Piece.objects.count() == 1
+
+
+def test_a_page_linked_by_http_and_by_https_is_one_piece():
+    title, text = STORIES["tram"]
+    with serve(site(("tram",))) as server:
+        first = feed_for(server)
+        ingest.fetch_feed(first)
+        https = server.url("/news/tram").replace("http:", "https:")
+        listing = [feed_item(https, title, text, published=None)]
+        server.routes["/https.xml"] = Reply(body=rss(listing), content_type="application/rss+xml")
+        report = ingest.fetch_feed(feed_for(server, "/https.xml"))
+    assert (report.items, report.new_pieces) == (1, 0)
+    assert Piece.objects.count() == 1
