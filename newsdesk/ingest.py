@@ -73,9 +73,9 @@ def fetch_feed(feed: Feed, *, force: bool = False) -> FeedReport:
     if lease is None:
         report.error = skip_reason(feed, now=started)
         return report
-    feed.refresh_from_db()
     touched: set[int] = set()
     try:
+        feed.refresh_from_db()  # what the last worker recorded: validators, errors, interval
         _fetch(feed, report, lease=lease, started=started, touched=touched)
     except Exception as error:
         # Whatever broke (a bug, the database), the pieces stored so far are whole and kept, and the
@@ -148,9 +148,9 @@ def _item_store(feed: Feed, item: FeedItem, *, report: FeedReport, seen: set[str
             return  # another worker stored it meanwhile, from another feed listing it
         candidate = grouping.group_piece(piece)
         if _copies_mark(piece):
-            report.copies += 1
-            grouping.candidate_refresh(candidate)
+            grouping.candidate_refresh(candidate)  # its outlet count: copies count as their original
     report.pieces.append(piece.pk)
+    report.copies += piece.copy_of_id is not None
     report.from_feed_text += piece.extraction == Piece.Extraction.FEED
     touched.add(candidate.pk)
 

@@ -37,11 +37,14 @@ def outlet_site(name: str, text: str, *, hours: float) -> dict:
 
 
 def fetch_in_order(server, *names):
+    reports = []
     for name in names:
         feed = Feed.objects.create(
             outlet=SourceFactory(slug=name, domain=f"{name}.example"), url=server.url(f"/{name}.xml")
         )
-        assert ingest.fetch_feed(feed).new_pieces == 1
+        reports.append(ingest.fetch_feed(feed))
+        assert reports[-1].new_pieces == 1
+    return [report.copies for report in reports]
 
 
 def piece(name):
@@ -52,7 +55,7 @@ def test_a_later_copy_is_marked_and_another_outlets_own_piece_is_not():
     routes = outlet_site("wire", WIRE, hours=0) | outlet_site("daily", COPY, hours=1)
     routes |= outlet_site("courier", SAME_EVENT, hours=0.5)
     with serve(routes) as server:
-        fetch_in_order(server, "wire", "daily", "courier")
+        assert fetch_in_order(server, "wire", "daily", "courier") == [0, 1, 0]
     wire, daily, courier = piece("wire"), piece("daily"), piece("courier")
     assert daily.candidate_id == wire.candidate_id
     assert (wire.copy_of, daily.copy_of, courier.copy_of) == (None, wire, None)
@@ -66,9 +69,9 @@ def test_an_original_read_after_its_copies_becomes_their_original():
     routes = outlet_site("wire", WIRE, hours=0) | outlet_site("daily", COPY, hours=1)
     routes |= outlet_site("gazette", COPY, hours=2)
     with serve(routes) as server:
-        fetch_in_order(server, "daily", "gazette")
+        assert fetch_in_order(server, "daily", "gazette") == [0, 1]
         assert piece("gazette").copy_of == piece("daily")
-        fetch_in_order(server, "wire")
+        assert fetch_in_order(server, "wire") == [0]  # the original, not a copy
     wire = piece("wire")
     assert wire.copy_of is None
     assert (piece("daily").copy_of, piece("gazette").copy_of) == (wire, wire)
