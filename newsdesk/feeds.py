@@ -65,6 +65,8 @@ def parse_feed(body: bytes, *, content_type: str, url: str, fetched_at: datetime
     """The feed in `body`, fetched from `url` (the base of relative links) at `fetched_at` (now)."""
     fetched_at = fetched_at or timezone.now()
     head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head:
+        raise FeedError("an empty body, not a feed")
     if head.startswith(b"{") or (content_type in JSON_TYPES and not head.startswith(b"<")):
         feed = _parse_json(body, url=url, fetched_at=fetched_at)
     elif HTML_START.match(head):

@@ -139,6 +139,7 @@ def test_a_date_in_the_future_is_the_fetch_time():
             "not well-formed XML",
         ),
         (b"this is not XML at all", "not well-formed XML"),
+        (b" \r\n", "an empty body"),
         (b"<?xml version='1.0'?><catalog><book>A</book></catalog>", "not a feed"),
         (b'{"items": []}', "not a JSON Feed"),
         (b"{not json", "not valid JSON"),
