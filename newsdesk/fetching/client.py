@@ -5,6 +5,7 @@ robots.txt for pages, the per-host limits. Only a 200 (or a 304 to a conditional
 answer; anything else is a FetchError subclass saying why."""
 
 import logging
+from dataclasses import replace
 from urllib.parse import urldefrag, urljoin
 
 from newsdesk.fetching import answers, conf, robots
@@ -36,8 +37,12 @@ def fetch(url: str, *, purpose: str = "feed", etag: str = "", last_modified: str
     return _fetch(url, purpose=purpose, etag=etag, last_modified=last_modified)
 
 
+def robots_txt_fetch(url: str) -> FetchResult:
+    """A robots.txt, under the same rules as any fetch (any content type; no robots.txt of its own)."""
+    return _fetch(url, purpose="robots")
+
+
 def _fetch(url: str, *, purpose: str, etag: str = "", last_modified: str = "") -> FetchResult:
-    # Also used for robots.txt (purpose "robots": any type, no robots check of its own).
     headers = {
         "User-Agent": conf.user_agent(),
         "Accept": ACCEPT[purpose],
@@ -47,7 +52,6 @@ def _fetch(url: str, *, purpose: str, etag: str = "", last_modified: str = "") -
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    limit = conf.max_bytes("page") if purpose == "robots" else conf.max_bytes(purpose)
     seen: set[str] = set()
     deadline = None
     current = urldefrag(url)[0]
@@ -62,61 +66,64 @@ def _fetch(url: str, *, purpose: str, etag: str = "", last_modified: str = "") -
             deadline = deadline or Deadline(conf.total_timeout())
             addresses = addresses_resolve(target)
             with exchange(target, addresses, headers=headers, deadline=deadline) as response:
-                status = response.status
-                # A header sent on several lines (Cache-Control: public / Cache-Control: max-age=60)
-                # is read as one, its values joined, as HTTP defines.
-                answer_headers = {name.lower(): response.headers[name] for name in response.headers}
-                if status in REDIRECTS and answer_headers.get("location"):
-                    location = urldefrag(urljoin(current, answer_headers["location"].strip()))[0]
-                    if location in seen:
-                        raise TooManyRedirects(f"redirect loop: {current} -> {location}", status=status)
-                    current = location
-                    continue
-                if status == 304 and (etag or last_modified):
-                    return _not_modified(current, answer_headers, etag=etag, last_modified=last_modified)
-                if status != 200:
-                    retry_after = None
-                    if status in (429, 503):
-                        retry_after = answers.retry_after_parse(answer_headers.get("retry-after", ""))
-                    reason = f"HTTP {status} from {current}"[:300]
-                    raise BadStatus(reason, status=status, retry_after=retry_after)
-                media_type, charset = answers.content_type_parse(answer_headers.get("content-type", ""))
-                if not answers.content_type_accepts(purpose, media_type):
-                    reason = f"{media_type or 'no Content-Type'} is not accepted for a {purpose} ({current})"
-                    raise BadContentType(reason[:300], status=200)
-                declared = answer_headers.get("content-length", "").strip()
-                if declared.isdigit() and int(declared) > limit:
-                    raise TooLarge(f"Content-Length {declared} is over the {limit} bytes allowed", status=200)
-                body = body_read(
-                    response.stream(CHUNK, decode_content=False),
-                    content_encoding=answer_headers.get("content-encoding", ""),
-                    limit=limit,
+                answer = _answer_read(
+                    response, url=current, purpose=purpose, conditional=bool(etag or last_modified)
                 )
-            return FetchResult(
-                url=current,
-                status=200,
-                headers=answer_headers,
-                body=body,
-                content_type=media_type,
-                charset=charset,
-                not_modified=False,
-                max_age=answers.max_age_parse(answer_headers),
-                etag=answer_headers.get("etag", ""),
-                last_modified=answer_headers.get("last-modified", ""),
-            )
+        if isinstance(answer, FetchResult):
+            if answer.not_modified:
+                # A 304 without validators keeps the ones sent, so callers can store the result's.
+                answer = replace(
+                    answer, etag=answer.etag or etag, last_modified=answer.last_modified or last_modified
+                )
+            logger.debug("Fetched %s for a %s: %s, %d bytes", url, purpose, answer.status, len(answer.body))
+            return answer
+        if answer in seen:
+            raise TooManyRedirects(f"redirect loop: {current} -> {answer}"[:300])
+        current = answer
     raise TooManyRedirects(f"more than {conf.MAX_REDIRECTS} redirects from {url}"[:300])
 
 
-def _not_modified(url: str, headers: dict[str, str], *, etag: str, last_modified: str) -> FetchResult:
+def _answer_read(response, *, url: str, purpose: str, conditional: bool) -> FetchResult | str:
+    """The result, or the URL a redirect points to; FetchError for anything else."""
+    status = response.status
+    # A header sent on several lines (Cache-Control: public / Cache-Control: max-age=60) is read as
+    # one, its values joined, as HTTP defines.
+    headers = {name.lower(): response.headers[name] for name in response.headers}
+    if status in REDIRECTS and headers.get("location"):
+        return urldefrag(urljoin(url, headers["location"].strip()))[0]
+    if status == 304 and conditional:
+        return _result(url, status, headers, body=b"", media_type="", charset=None)
+    if status != 200:
+        retry_after = (
+            answers.retry_after_parse(headers.get("retry-after", "")) if status in (429, 503) else None
+        )
+        raise BadStatus(f"HTTP {status} from {url}"[:300], status=status, retry_after=retry_after)
+    media_type, charset = answers.content_type_parse(headers.get("content-type", ""))
+    if not answers.content_type_accepts(purpose, media_type):
+        reason = f"{media_type or 'no Content-Type'} is not accepted for a {purpose} ({url})"
+        raise BadContentType(reason[:300], status=status)
+    limit = conf.max_bytes("page" if purpose == "robots" else purpose)
+    declared = headers.get("content-length", "").strip()
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"Content-Length {declared} is over the {limit} bytes allowed", status=status)
+    body = body_read(
+        response.stream(CHUNK, decode_content=False),
+        content_encoding=headers.get("content-encoding", ""),
+        limit=limit,
+    )
+    return _result(url, status, headers, body=body, media_type=media_type, charset=charset)
+
+
+def _result(url, status, headers, *, body: bytes, media_type: str, charset: str | None) -> FetchResult:
     return FetchResult(
         url=url,
-        status=304,
+        status=status,
         headers=headers,
-        body=b"",
-        content_type="",
-        charset=None,
-        not_modified=True,
+        body=body,
+        content_type=media_type,
+        charset=charset,
+        not_modified=status == 304,
         max_age=answers.max_age_parse(headers),
-        etag=headers.get("etag", etag),
-        last_modified=headers.get("last-modified", last_modified),
+        etag=headers.get("etag", ""),
+        last_modified=headers.get("last-modified", ""),
     )

@@ -63,11 +63,11 @@ def _rules(origin: str) -> RobotFileParser | bool:
 
 
 def _read(origin: str) -> tuple[RobotFileParser | bool, float]:
-    from newsdesk.fetching.client import _fetch  # the client imports this module
+    from newsdesk.fetching.client import robots_txt_fetch  # the client imports this module
 
     url = f"{origin}/robots.txt"
     try:
-        result = _fetch(url, purpose="robots")
+        result = robots_txt_fetch(url)
     except BadStatus as error:
         if error.status is not None and 400 <= error.status < 500:
             return True, conf.robots_ttl()
