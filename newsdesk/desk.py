@@ -10,6 +10,7 @@ never holds a row lock.
 
 import io
 import logging
+import time
 from collections.abc import Callable, Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -26,8 +27,10 @@ from newsdesk.models import Candidate, Piece
 logger = logging.getLogger("newsdesk.desk")
 
 # Pictures tried, one piece after another, before the draft goes without: each may take the
-# fetcher's whole timeout, and an editor is waiting on the page.
+# fetcher's whole timeout, and an editor is waiting on the page, so no new try starts once
+# PICTURE_SECONDS have gone by.
 PICTURE_TRIES = 3
+PICTURE_SECONDS = 10.0
 URL_MAX = ArticleSource._meta.get_field("url").max_length
 
 Problem = Callable[[str], None]
@@ -201,7 +204,11 @@ def _lead_picture(pieces: list[Piece]):
     if not offering:
         return None, None, "The draft has no picture: none of the pieces offers one."
     failures = []
+    started = time.monotonic()
     for piece in offering:
+        if failures and time.monotonic() - started > PICTURE_SECONDS:
+            failures.append(f"no more pictures tried after {PICTURE_SECONDS:g} seconds")
+            break
         try:
             result = fetch(piece.image_url, purpose="image")
             return piece, images.clean_upload(io.BytesIO(result.body), name_hint="lead"), ""

@@ -173,6 +173,23 @@ def test_a_failing_picture_leaves_the_draft_without_one(
     assert article.article_sources.count() == 5  # the rest of the draft is whole
 
 
+def test_pictures_are_tried_within_a_time_budget(newsroom, editor, private_fetch, monkeypatch):
+    cand, pieces = newsroom
+    desk_rows.summary(cand)
+    monkeypatch.setattr(desk, "PICTURE_SECONDS", 0)  # spent by the first try
+    with serve({"/ok.jpg": Reply(body=image_bytes(), content_type=JPEG)}) as server:
+        pieces["left"].image_url = server.url("/gone.jpg")
+        pieces["left"].save()
+        pieces["center"].image_url = server.url("/ok.jpg")
+        pieces["center"].save()
+        article, problems = drafted(cand, editor)
+        assert [seen.path for seen in server.requests] == ["/gone.jpg"]
+    assert not article.image
+    assert problems[0].endswith(
+        "HTTP 404 from " + pieces["left"].image_url + "; no more pictures tried after 0 seconds"
+    )
+
+
 def test_a_private_address_is_refused_unless_allowed(newsroom, editor):
     cand, pieces = newsroom
     desk_rows.summary(cand)
