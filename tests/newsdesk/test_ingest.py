@@ -344,3 +344,21 @@ def test_a_page_linked_by_http_and_by_https_is_one_piece():
         report = ingest.fetch_feed(feed_for(server, "/https.xml"))
     assert (report.items, report.new_pieces) == (1, 0)
     assert Piece.objects.count() == 1
+
+
+def test_a_worker_whose_lease_ran_out_stops_and_leaves_the_feed_to_the_next(monkeypatch):
+    real_page_read, other_lease = ingest._page_read, timezone.now() + timedelta(minutes=30)
+
+    def slow_page_then_another_worker_takes_over(url):
+        Feed.objects.filter(pk=feed.pk).update(leased_until=other_lease)
+        return real_page_read(url)
+
+    monkeypatch.setattr(ingest, "_page_read", slow_page_then_another_worker_takes_over)
+    with serve(site(("tram", "library", "marathon"))) as server:
+        feed = feed_for(server)
+        report = ingest.fetch_feed(feed)
+    assert (report.status, report.new_pieces) == ("error", 1)  # the piece in hand is whole
+    assert report.error == f"the lease on feed {feed.pk} ran out"
+    feed.refresh_from_db()
+    # Nothing recorded over the other worker's fetch; its lease stands.
+    assert (feed.last_status, feed.error_count, feed.leased_until) == ("new", 0, other_lease)
