@@ -51,11 +51,19 @@ $(STAMP): pyproject.toml
 setup: $(STAMP) .env ## Virtualenv, .env and database migrations
 	$(MANAGE) migrate --noinput
 
-run: setup ## Seed the demo if the database is empty and serve it on http://127.0.0.1:8000
+# The task worker (db_worker: feeds, pieces, summaries) runs in a session of its own beside the
+# server, so Ctrl-C reaches the server alone; the trap then stops the worker's whole group (with
+# its reloader) by SIGTERM, which lets it finish the task at hand, and waits for it.
+run: setup ## Seed the demo if the database is empty and serve it on http://127.0.0.1:8000, with a task worker
 	$(MANAGE) seed_demo --if-empty
 	$(MANAGE) demo_accounts
+	$(MANAGE) feeds schedule
 	@echo "Open http://$(RUN_ADDR) (admin: http://$(RUN_ADDR)/admin/)"
-	exec $(MANAGE) runserver $(RUN_ADDR)
+	@setsid $(MANAGE) db_worker & worker=$$!; \
+	trap 'kill -TERM -- -$$worker 2>/dev/null || true; wait $$worker 2>/dev/null || true; echo "Task worker stopped."' EXIT; \
+	trap 'exit 130' INT TERM; \
+	echo "Task worker started beside the server (manage.py db_worker, pid $$worker); Ctrl-C stops both."; \
+	$(MANAGE) runserver $(RUN_ADDR)
 
 test: setup ## Run the test suite (no browser tests) with the configured database (SQLite by default)
 	$(PYTEST) -m "not browser" -n auto $(PYTEST_ARGS)

@@ -55,9 +55,20 @@ def fetch_feed_task(feed_id: int) -> dict:
     from newsdesk import ingest
 
     report = ingest.fetch_feed(feed)
+    if report.status == ingest.SKIPPED:
+        # Taken by another worker since the check above: its run queues the next one.
+        return {"feed": feed_id, "done": f"nothing: {report.error}"}
     feed.refresh_from_db()
     schedule_next(feed)
-    return {"feed": feed_id, "done": str(report), "next_fetch_at": _iso(feed.next_fetch_at)}
+    return {
+        "feed": feed_id,
+        "done": report.status,
+        "http_status": report.http_status,
+        "items": report.items,
+        "new_pieces": report.new_pieces,
+        "error": report.error,
+        "next_fetch_at": _iso(feed.next_fetch_at),
+    }
 
 
 @task

@@ -1,10 +1,13 @@
 """`make run`'s first step writes a development .env holding a fresh secret key: readable by its
-owner only, whatever the umask, and never over an .env that exists."""
+owner only, whatever the umask, and never over an .env that exists. `make run` starts a task worker
+beside the server and stops it with the server."""
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,3 +43,104 @@ def test_an_existing_env_is_left_as_it_is(tmp_path):
     (tmp_path / ".env").write_text("DJANGO_SECRET_KEY=mine\n")
     assert make_env(tmp_path).returncode == 0
     assert (tmp_path / ".env").read_text() == "DJANGO_SECRET_KEY=mine\n"
+
+
+# --- make run: a task worker beside the server, stopped with it --------------------------------------
+
+FAKE_MANAGE = """
+import os, pathlib, signal, sys, time
+log = pathlib.Path(os.environ["FAKE_LOG"])
+def note(text):
+    with log.open("a") as fh:
+        fh.write(text + "\\n")
+command = sys.argv[1]
+note(f"{os.getpid()} {os.getpgid(0)} start {' '.join(sys.argv[1:])}")
+if command == "runserver" and os.environ.get("FAKE_SERVER_FAILS"):
+    sys.exit(3)  # as when the address is in use
+if command in ("db_worker", "runserver"):
+    def stop(signum, frame):
+        note(f"{os.getpid()} {command} stopped by {signal.Signals(signum).name}")
+        sys.exit(0)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while True:
+        time.sleep(0.05)
+"""
+
+
+def start_make_run(folder: Path, **env) -> tuple[subprocess.Popen, Path]:
+    """`make run` in a copy of the Makefile, each manage.py command a stand-in that logs its start
+    (pid, process group, arguments) and how it was stopped; make in a session of its own."""
+    shutil.copy(ROOT / "Makefile", folder / "Makefile")
+    (folder / "fake_manage.py").write_text(FAKE_MANAGE)
+    log = folder / "log"
+    venv = Path(sys.prefix)
+    process = subprocess.Popen(
+        ["make", f"VENV={venv}", "-o", "setup", f"MANAGE={sys.executable} fake_manage.py", "run"],
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "FAKE_LOG": str(log), **env},
+        start_new_session=True,
+    )
+    return process, log
+
+
+def started(log: Path, timeout=20.0) -> dict[str, tuple[int, int]]:
+    """command -> (pid, process group), once the server and the worker have both started."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = log.read_text().splitlines() if log.exists() else []
+        found = {line.split()[3]: tuple(map(int, line.split()[:2])) for line in lines if " start " in line}
+        if {"runserver", "db_worker"} <= set(found):
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"the server and the worker did not both start: {log.read_text()}")
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_make_run_starts_a_worker_beside_the_server_and_ctrl_c_stops_both(tmp_path):
+    process, log = start_make_run(tmp_path)
+    try:
+        found = started(log)
+        starts = [line.split()[3] for line in log.read_text().splitlines() if " start " in line]
+        # The sweeper is queued before the worker starts, and the worker runs in a group of its own
+        # (so Ctrl-C reaches the server only; the trap stops the worker).
+        assert starts.index("feeds") < starts.index("db_worker")
+        worker_pid, worker_group = found["db_worker"]
+        assert worker_group == worker_pid != found["runserver"][1]
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the terminal: make's whole group
+        output, _ = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    text = log.read_text()
+    assert f"{worker_pid} db_worker stopped by SIGTERM" in text
+    assert "runserver stopped by SIGINT" in text
+    assert gone(worker_pid)
+    assert "Task worker started beside the server (manage.py db_worker" in output
+    assert "Task worker stopped." in output
+
+
+def test_the_worker_stops_when_the_server_cannot_start(tmp_path):
+    process, log = start_make_run(tmp_path, FAKE_SERVER_FAILS="1")
+    try:
+        output, _ = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode != 0
+    worker_pid = next(
+        int(line.split()[0]) for line in log.read_text().splitlines() if "start db_worker" in line
+    )
+    assert f"{worker_pid} db_worker stopped by SIGTERM" in log.read_text()
+    assert gone(worker_pid)
+    assert "Task worker stopped." in output
