@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 # Where `make run` serves.
 RUN_ADDR ?= 127.0.0.1:8000
 
-.PHONY: help .venv setup run test test-postgres browser-tools test-browser lint format migrations-check bench bench-scale bench-search bench-cookie clean clean-data
+.PHONY: help .venv setup run test test-postgres test-tasks-rq browser-tools test-browser lint format migrations-check bench bench-scale bench-search bench-cookie clean clean-data
 
 help: ## List the targets
 	@echo "newsapp: make TARGET"
@@ -72,6 +72,15 @@ test-postgres: $(STAMP) .env ## Start PostgreSQL and Redis, run the suite agains
 	@settings=$$(scripts/services.sh postgres redis); \
 	echo "Testing with:" $$settings; \
 	env $$settings $(PYTEST) -m "not browser" -n auto $(PYTEST_ARGS)
+
+# The tests marked tasks_backend once more on the distributed backend (RQ on Redis) with a real
+# `manage.py rqworker --with-scheduler` in a process of its own; on PostgreSQL, which that process
+# can open. No Redis, no worker or no such test fails the run (pytest's exit 5 included).
+test-tasks-rq: $(STAMP) .env ## Run the background-task tests on RQ (Redis) with a real rqworker (starts PostgreSQL and Redis)
+	@$(BIN)/python -c 'import django_tasks_rq' 2>/dev/null || $(BIN)/python -m pip install -e '.[rq]' --group dev
+	@settings=$$(scripts/services.sh postgres redis); \
+	echo "Testing the tasks on RQ with:" $$settings; \
+	env $$settings NEWSAPP_TASKS_BACKEND=rq $(PYTEST) -m tasks_backend -p no:randomly -n 0 $(PYTEST_ARGS)
 
 browser-tools: ## Install Chromium and Java (apt) when missing, and axe-core + vnu-jar (npm ci)
 	scripts/browser-tools.sh
