@@ -1,6 +1,7 @@
 """Politeness per host (host:port): at most NEWSAPP_FETCH_HOST_CONCURRENCY requests at once, and
-requests started at least NEWSAPP_FETCH_HOST_INTERVAL seconds apart, across all of this process's
-threads (a worker may fetch in several)."""
+requests started at least NEWSAPP_FETCH_HOST_INTERVAL seconds apart (longer when the host's
+robots.txt asks for a Crawl-delay), across all of this process's threads (a worker may fetch in
+several)."""
 
 import threading
 import time
@@ -13,6 +14,9 @@ from newsdesk.fetching.errors import Timeout
 # Hosts idle (no request in flight, interval over) are forgotten past this many, so a worker that
 # has fetched pictures from thousands of hosts does not keep them all.
 KEEP = 1000
+# A Crawl-delay is honoured up to this many seconds: beyond, a site's pages would take days to read
+# and the polling schedule would lose its meaning.
+MAX_CRAWL_DELAY = 60.0
 
 
 class _Host:
@@ -23,7 +27,24 @@ class _Host:
 
 
 _hosts: dict[tuple[str, int], _Host] = {}
+_delays: dict[str, float] = {}  # host key -> Crawl-delay from its robots.txt
 _lock = threading.Lock()
+
+
+def host_delays_clear() -> None:
+    with _lock:
+        _delays.clear()
+
+
+def host_delay_set(key: str, seconds: float | None) -> None:
+    """The Crawl-delay the host's robots.txt asks for (None: none), kept as long as the host is."""
+    with _lock:
+        if seconds and seconds > 0:
+            if len(_delays) >= KEEP:
+                _delays.clear()  # re-learnt from each robots.txt as it is read again
+            _delays[key] = min(float(seconds), MAX_CRAWL_DELAY)
+        else:
+            _delays.pop(key, None)
 
 
 def _host_take(key: str) -> _Host:
@@ -57,7 +78,7 @@ def host_slot(key: str) -> Iterator[None]:
                 start = max(now, host.next_start)
                 if start > give_up:
                     raise Timeout(f"waited {wait:g} s for a turn at {key}")
-                host.next_start = start + conf.host_interval()
+                host.next_start = start + max(conf.host_interval(), _delays.get(key, 0.0))
             if start > now:
                 time.sleep(start - now)
             yield

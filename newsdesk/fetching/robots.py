@@ -3,7 +3,8 @@ page that shows them). Read through the fetcher itself, so it obeys the same add
 per origin for NEWSAPP_FETCH_ROBOTS_TTL seconds.
 
 Following RFC 9309: a robots.txt that is missing (any 4xx) allows everything; one the server fails
-to give (5xx, timeout, refused connection) disallows everything for now, and is asked again sooner."""
+to give (5xx, timeout, refused connection) disallows everything for now, and is asked again sooner.
+A Crawl-delay it names for us spaces out our requests to that host (hosts.py)."""
 
 import threading
 import time
@@ -13,6 +14,7 @@ from urllib.robotparser import RobotFileParser
 from newsdesk.fetching import conf
 from newsdesk.fetching.addresses import Target, refuse
 from newsdesk.fetching.errors import BadStatus, FetchError, Refused
+from newsdesk.fetching.hosts import host_delay_set, host_delays_clear
 
 RETRY_FAILED = 300.0  # seconds before a robots.txt that failed is asked for again
 MAX_ENTRIES = 10_000
@@ -23,14 +25,19 @@ _origin_locks: dict[str, threading.Lock] = {}
 
 
 def robots_clear() -> None:
-    """Forget every robots.txt read (tests; an operator after changing the user agent)."""
+    """Forget every robots.txt read, and the Crawl-delays learnt from them (tests; an operator after
+    changing the user agent)."""
     with _cache_lock:
         _cache.clear()
+    host_delays_clear()
 
 
 def robots_check(target: Target, *, user_agent: str) -> None:
     """Refused if the origin's robots.txt disallows `target` for our user agent."""
     rules = _rules(target.origin)
+    host_delay_set(
+        target.host_key, rules.crawl_delay(user_agent) if isinstance(rules, RobotFileParser) else None
+    )
     if rules is True:
         return
     if rules is False:

@@ -347,3 +347,20 @@ def test_robots_txt_is_read_again_after_its_time(settings):
         time.sleep(0.3)
         fetch(server.url("/news/1"), purpose="page")
     assert [seen.path for seen in server.requests].count("/robots.txt") == 2
+
+
+def test_a_crawl_delay_in_robots_txt_spaces_the_pages_out():
+    starts = []
+
+    def page(request):
+        starts.append(time.monotonic())
+        return Reply(body=HTML.encode(), content_type="text/html")
+
+    routes = {
+        "/robots.txt": Reply(body=b"User-agent: *\nCrawl-delay: 1\nDisallow: /private/\n"),
+        "/news/1": page,
+    }
+    with serve(routes) as server:
+        fetch(server.url("/news/1"), purpose="page")
+        fetch(server.url("/news/1"), purpose="page")
+    assert starts[1] - starts[0] >= 0.9

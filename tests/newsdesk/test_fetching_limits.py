@@ -13,6 +13,7 @@ import brotli
 import pytest
 
 from newsdesk.fetching import FetchError, Timeout, TooLarge, fetch, hosts
+from newsdesk.fetching.robots import robots_clear
 from tests.newsdesk.servers import Reply, serve
 
 XML = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel></rss>'
@@ -25,6 +26,7 @@ def fetching(settings):
     settings.NEWSAPP_FETCH_HOST_INTERVAL = 0
     settings.NEWSAPP_FETCH_TIMEOUT = 1
     settings.NEWSAPP_FETCH_MAX_BYTES = {"feed": 5 * MB, "page": 5 * MB, "image": 15 * MB}
+    robots_clear()  # and the Crawl-delays other tests' hosts asked for
 
 
 def drip_body(request):
@@ -52,7 +54,7 @@ def test_a_slow_drip_fails_at_the_total_deadline(route):
         with pytest.raises(Timeout) as caught:
             fetch(server.url("/feed.xml"))
         elapsed = time.monotonic() - started
-    assert 0.9 <= elapsed < 1.6
+    assert 0.9 <= elapsed < 2.5  # a hundred bytes at this pace would take 20 s
     assert "1 s" in caught.value.reason
 
 
@@ -66,7 +68,7 @@ def test_the_deadline_covers_the_whole_redirect_chain():
         started = time.monotonic()
         with pytest.raises(Timeout):
             fetch(server.url("/a"))
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 2.5  # not 3 x 0.6 s and more
 
 
 def test_a_server_that_never_answers_times_out():
@@ -203,8 +205,9 @@ def test_broken_or_unknown_compression_is_a_fetch_error(encoding, body, message)
 class Counter:
     """A route that holds each request a while and records how many were in at once."""
 
-    def __init__(self, hold=0.3):
+    def __init__(self, hold=0.3, shared=None):
         self.hold = hold
+        self.shared = shared  # another Counter told of the same requests (several servers' total)
         self.inside = 0
         self.most = 0
         self.starts: list[float] = []
@@ -215,7 +218,10 @@ class Counter:
             self.inside += 1
             self.most = max(self.most, self.inside)
             self.starts.append(time.monotonic())
-        time.sleep(self.hold)
+        if self.shared:
+            self.shared(request)
+        else:
+            time.sleep(self.hold)
         with self.lock:
             self.inside -= 1
         return Reply(body=XML, content_type="application/rss+xml")
@@ -252,13 +258,12 @@ def test_concurrent_requests_to_one_host_are_limited(settings, limit):
 def test_the_limit_is_per_host_and_port(settings):
     settings.NEWSAPP_FETCH_HOST_CONCURRENCY = 1
     settings.NEWSAPP_FETCH_TIMEOUT = 10
-    first, second = Counter(), Counter()
+    both = Counter()
+    first, second = Counter(shared=both), Counter(shared=both)
     with serve({"/feed.xml": first}) as one, serve({"/feed.xml": second}) as two:
-        started = time.monotonic()
         fetch_all([one.url("/feed.xml"), two.url("/feed.xml")] * 2)
-        elapsed = time.monotonic() - started
     assert (first.most, second.most) == (1, 1)
-    assert elapsed < 4 * 0.3  # the two hosts were served side by side
+    assert both.most == 2  # the two hosts were served side by side
 
 
 def test_requests_to_one_host_start_an_interval_apart(settings):
