@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newsdesk.feeds import MAX_ITEMS, FeedError, html_text, parse_feed
 
@@ -210,3 +212,36 @@ def test_html_text_keeps_paragraphs_and_drops_markup():
     )
     assert html_text(html) == "One & two\nthree\nfour\nfive"
     assert html_text("plain &lt;text&gt;") == "plain <text>"
+
+
+FEED_START = (
+    b"<?xml version='1.0'?><rss version='2.0'><channel><item><title>",
+    b"<feed xmlns='http://www.w3.org/2005/Atom'><entry><link href='",
+    b'{"version": "https://jsonfeed.org/version/1.1", "items": [{"url": ',
+    b"",
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.sampled_from(FEED_START),
+    rest=st.binary(max_size=400),
+    content_type=st.sampled_from(["application/xml", "application/json", "text/html", ""]),
+)
+def test_any_body_is_a_feed_or_a_feed_error(start, rest, content_type):
+    try:
+        feed = parse_feed(
+            start + rest, content_type=content_type, url="https://x.example/f", fetched_at=FETCHED_AT
+        )
+    except FeedError as error:
+        assert error.reason and "\n" not in error.reason
+    else:
+        assert all(
+            item.url.startswith(("http://", "https://")) and item.published_at.tzinfo for item in feed.items
+        )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_html_text_of_anything_is_text(html):
+    assert isinstance(html_text(html), str)

@@ -3,8 +3,11 @@ wire copy from another outlet's own reporting."""
 
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newsdesk.pieces import (
     COPY_BITS,
@@ -140,3 +143,21 @@ def test_hamming_and_is_copy_edges():
     assert is_copy(value, value ^ (2**COPY_BITS - 1))
     assert not is_copy(value, value ^ (2 ** (COPY_BITS + 1) - 1))
     assert overlap("", WIRE) == 0.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.from_regex(
+        r"\Ahttps?://[A-Za-z0-9.-]{1,20}(:[0-9]{1,5})?(/[A-Za-z0-9._~%/-]{0,20})?(\?[A-Za-z0-9_=&%+.-]{0,40})?(#\w{0,5})?\Z"
+    )
+)
+def test_canonical_url_is_idempotent_and_keeps_no_fragment_nor_tracking(url):
+    try:
+        once = canonical_url(url)
+    except ValueError:
+        return  # a port out of range
+    assert canonical_url(once) == once
+    parts = urlsplit(once)
+    assert parts.fragment == "" and "#" not in once
+    names = [pair.partition("=")[0].lower() for pair in parts.query.split("&")]
+    assert not any(name.startswith("utm_") or name in ("fbclid", "gclid", "ref") for name in names)
