@@ -64,8 +64,21 @@ def _connect(target: Target, address: IPAddress, timeout: float, watch: _Watch) 
     else:
         connection = HTTPConnection(str(address), target.port, timeout=timeout)
     watch.connection = connection
-    connection.connect()
+    try:
+        connection.connect()
+    except BaseException:
+        connection.close()  # a socket half set up (TLS refused) is not left open
+        raise
     return connection
+
+
+def _connect_failure(error: BaseException) -> str:
+    # urllib3's NewConnectionError (refused, unreachable) is a subclass of its ConnectTimeoutError.
+    if isinstance(error, urllib3.exceptions.NewConnectionError):
+        return str(error).rsplit(": ", 1)[-1] or "refused"
+    if isinstance(error, TimeoutError | urllib3.exceptions.TimeoutError):
+        return "timed out"
+    return str(error)
 
 
 @contextmanager
@@ -80,7 +93,7 @@ def exchange(
     timer.start()
     connection = None
     try:
-        failures = []
+        failures, timeouts = [], 0
         for address in addresses:
             try:
                 timeout = min(conf.connect_timeout(), deadline.check("connecting"))
@@ -89,9 +102,11 @@ def exchange(
             except (OSError, urllib3.exceptions.HTTPError) as error:
                 if watch.fired:
                     raise
-                failures.append(f"{address}: {error}")
+                failures.append(f"{address}: {_connect_failure(error)}")
+                timeouts += _connect_failure(error) == "timed out"
         if connection is None:
-            raise FetchError(f"cannot connect to {target.host_key} ({'; '.join(failures)[:300]})")
+            failed = Timeout if timeouts == len(addresses) else FetchError
+            raise failed(f"cannot connect to {target.host_key} ({'; '.join(failures)})"[:300])
         connection.timeout = deadline.check("sending the request")
         connection.request(
             "GET", target.path, headers={"Host": target.host_header, **headers}, preload_content=False,

@@ -84,5 +84,6 @@ def _read(origin: str) -> tuple[RobotFileParser | bool, float]:
     except FetchError:
         return False, RETRY_FAILED
     parser = RobotFileParser(url)
-    parser.parse(result.body.decode("utf-8", errors="replace").splitlines())
+    # utf-8-sig: a byte-order mark would otherwise hide the first line (often "User-agent: *").
+    parser.parse(result.body.decode("utf-8-sig", errors="replace").splitlines())
     return parser, conf.robots_ttl()

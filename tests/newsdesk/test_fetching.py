@@ -307,6 +307,12 @@ def test_robots_txt_groups_match_our_user_agent_token(settings):
             fetch(server.url("/private/1"), purpose="page")
 
 
+def test_a_robots_txt_with_a_byte_order_mark_is_read_from_its_first_line():
+    robots = Reply(body=b"\xef\xbb\xbfUser-agent: *\nDisallow: /private/\n")
+    with serve(page_routes(robots)) as server, pytest.raises(Refused):
+        fetch(server.url("/private/1"), purpose="page")
+
+
 def test_robots_txt_does_not_apply_to_feeds_and_images():
     routes = {
         "/robots.txt": Reply(body=b"User-agent: *\nDisallow: /\n"),

@@ -302,3 +302,17 @@ def test_idle_hosts_are_forgotten_past_a_bound(monkeypatch):
                 pass
         assert len(hosts._hosts) <= 4
         assert any(key == "busy:80" for key, _ in hosts._hosts)  # in use: kept
+
+
+def test_a_host_that_does_not_accept_the_connection_times_out_at_the_connect_timeout(settings):
+    settings.NEWSAPP_FETCH_CONNECT_TIMEOUT = 0.3
+    settings.NEWSAPP_FETCH_TIMEOUT = 5
+    with socket.socket() as full, socket.socket() as first:
+        # A listening socket whose queue is full: the kernel leaves further connections unanswered.
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        first.connect(full.getsockname())
+        started = time.monotonic()
+        with pytest.raises(Timeout, match="cannot connect"):
+            fetch(f"http://127.0.0.1:{full.getsockname()[1]}/feed.xml")
+    assert time.monotonic() - started < 2
