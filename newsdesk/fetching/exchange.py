@@ -102,8 +102,9 @@ def exchange(
             except (OSError, urllib3.exceptions.HTTPError) as error:
                 if watch.fired:
                     raise
-                failures.append(f"{address}: {_connect_failure(error)}")
-                timeouts += _connect_failure(error) == "timed out"
+                why = _connect_failure(error)
+                failures.append(f"{address}: {why}")
+                timeouts += why == "timed out"
         if connection is None:
             failed = Timeout if timeouts == len(addresses) else FetchError
             raise failed(f"cannot connect to {target.host_key} ({'; '.join(failures)})"[:300])
