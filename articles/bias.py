@@ -5,7 +5,7 @@ the shares with the largest fractional parts (ties go left, center, right in tha
 result is deterministic).
 """
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
 LEFT_LEANS = frozenset({"left", "lean_left"})
@@ -41,6 +41,20 @@ def largest_remainder(counts: Iterable[int], total: int = 100) -> list[int]:
     for i in by_remainder[:missing]:
         shares[i] += 1
     return shares
+
+
+def voices(citations: Iterable[tuple[Hashable, str | None, bool]]) -> list[str | None]:
+    """The leans a computed bar counts, from a story's citations as (outlet, lean, wire_copy).
+
+    One voice per outlet: an outlet cited twice (two of its pieces) counts once, and a wire copy
+    counts not at all, since its original is cited too (a copy whose outlet also has an original
+    row changes nothing either way). The first lean seen for an outlet stands.
+    """
+    leans: dict[Hashable, str | None] = {}
+    for outlet, lean, wire_copy in citations:
+        if not wire_copy:
+            leans.setdefault(outlet, lean)
+    return list(leans.values())
 
 
 def split_from_leans(leans: Iterable[str]) -> BiasSplit | None:

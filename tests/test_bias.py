@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from articles.bias import BiasSplit, largest_remainder, split_from_leans
+from articles.bias import BiasSplit, largest_remainder, split_from_leans, voices
 
 
 @pytest.mark.parametrize(
@@ -64,3 +64,32 @@ def test_split_of_three_outlets_rounds_to_100():
 @pytest.mark.parametrize("leans", [[], ["unrated"], ["unrated", "unrated"]])
 def test_split_without_any_rated_source_is_none(leans):
     assert split_from_leans(leans) is None
+
+
+# --- One voice per outlet ------------------------------------------------------------------------
+
+
+def test_an_outlet_cited_twice_is_one_voice_and_its_first_lean_stands():
+    assert voices([(1, "left", False), (2, "right", False), (1, "left", False)]) == ["left", "right"]
+
+
+def test_a_wire_copy_is_no_voice():
+    assert voices([(1, "left", False), (2, "right", True)]) == ["left"]
+    assert voices([(2, "right", True)]) == []
+
+
+def test_a_wire_copy_whose_outlet_also_has_an_original_changes_nothing():
+    original = [(1, "left", False), (2, "right", False)]
+    assert (
+        voices([*original, (2, "right", True)])
+        == voices([(2, "right", True), *original])
+        == ["left", "right"]
+    )
+
+
+@given(st.lists(st.tuples(st.integers(min_value=1, max_value=6), st.booleans())))
+def test_voices_are_the_distinct_outlets_of_the_rows_that_are_not_copies(rows):
+    # Each outlet its own lean, so the leans counted name the outlets counted.
+    cited = [(outlet, f"lean-of-{outlet}", copy) for outlet, copy in rows]
+    expected = sorted({f"lean-of-{outlet}" for outlet, copy in rows if not copy})
+    assert sorted(voices(cited)) == expected

@@ -26,7 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from articles import search_index
-from articles.bias import split_from_leans
+from articles.bias import split_from_leans, voices
 from articles.models import Article, BiasRating, Correction, Source
 from articles.newsroom.revisions.record import article_recorded
 from articles.permissions import can_publish
@@ -105,14 +105,15 @@ def bias_rating_refresh(*, article: Article) -> BiasRating | None:
     """Recompute a rating made from the sources' leans (or create one when the story has none).
 
     An editorial rating is left alone. A computed rating whose sources are all unrated is removed:
-    a bar with nothing behind it would mislead readers. Wire copies are left out: their original is
-    cited too, and one piece of reporting counts once.
+    a bar with nothing behind it would mislead readers. Each outlet is one voice (articles.bias.voices):
+    an outlet cited by two of its pieces counts once, and wire copies are left out (their original
+    is cited too, and one piece of reporting counts once). `unrated_sources` counts unrated outlets.
     """
     rating = BiasRating.objects.filter(article=article).first()
     if rating is not None and rating.method == BiasRating.Method.EDITORIAL:
         return rating
-    leans = article.article_sources.filter(wire_copy=False).values_list("source__bias", flat=True)
-    split = split_from_leans(leans)
+    cited = article.article_sources.values_list("source_id", "source__bias", "wire_copy")
+    split = split_from_leans(voices(cited))
     if split is None:
         if rating is not None:
             rating.delete()
