@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 # Where `make run` serves.
 RUN_ADDR ?= 127.0.0.1:8000
 
-.PHONY: help .venv setup run test test-postgres test-tasks-rq browser-tools test-browser lint format migrations-check bench bench-scale bench-search bench-cookie clean clean-data
+.PHONY: help .venv setup run test test-postgres test-tasks-rq browser-tools test-browser lint format migrations-check bench bench-scale bench-search bench-ingest bench-cookie clean clean-data
 
 help: ## List the targets
 	@echo "newsapp: make TARGET"
@@ -116,6 +116,9 @@ bench-scale: $(STAMP) ## Queries, plans and render times at 100 and 1,000,000 st
 
 bench-search: $(STAMP) ## Search at 100,000 stories (PostgreSQL): latency one at a time, req/s under wrk, into docs/performance.md
 	$(BIN)/python bench/search_load.py $(SEARCH_ARGS)
+
+bench-ingest: $(STAMP) ## Newsdesk ingestion (PostgreSQL): pieces/s with 50 loopback outlets, grouping at 10k/100k pieces, into docs/performance.md
+	$(BIN)/python bench/ingest.py $(INGEST_ARGS)
 
 bench-cookie: $(STAMP) ## Can a made-up session cookie switch the page cache off? wrk on the cached front page, < 1 min
 	$(BIN)/python bench/session_cookie.py
