@@ -55,7 +55,7 @@ class ArticleForm(StoredMomentFormMixin, EditLockForm):
 class ArticleSourceInline(SourcesBiasInlineMixin, admin.TabularInline):
     model = ArticleSource
     autocomplete_fields = ["source"]
-    fields = ["source", "url", "title", "position"]
+    fields = ["source", "url", "title", "wire_copy", "position"]
     extra = 1
 
 

@@ -2,9 +2,11 @@
 
 The bar under the Sources inline is drawn here for the form as it stands (the saved sources, or what
 was posted when the form comes back with errors) and kept up to date in the browser by
-static/js/bias.js, which repeats articles.bias.split_from_leans and the texts below exactly
-(tests/admin/test_bias.py runs both on the same cases). The outlets' leans reach the page without a
-request per outlet: the chosen ones in a JSON block, new picks in the autocomplete results.
+static/js/bias.js, which repeats articles.bias.voices and split_from_leans and the texts below
+exactly (tests/admin/test_bias.py runs both on the same cases): one voice per outlet, wire copies
+left out, as in the rating computed on save (articles.newsroom.stories.bias_rating_refresh). The
+outlets' leans reach the page without a request per outlet: the chosen ones in a JSON block, new
+picks in the autocomplete results.
 """
 
 from django.contrib import admin, messages
@@ -15,7 +17,7 @@ from django.db.models import Exists, OuterRef
 from django.forms import Media
 from django.urls import path
 
-from articles.bias import CENTER_LEANS, LEFT_LEANS, RIGHT_LEANS, BiasSplit, split_from_leans
+from articles.bias import CENTER_LEANS, LEFT_LEANS, RIGHT_LEANS, BiasSplit, split_from_leans, voices
 from articles.models import ArticleSource, BiasRating, Source
 
 SIDES = (("left", LEFT_LEANS), ("center", CENTER_LEANS), ("right", RIGHT_LEANS))
@@ -33,7 +35,10 @@ def _plural(count: int, one: str, many: str) -> str:
     return f"{count} {one if count == 1 else many}"
 
 
-def figures_text(split: BiasSplit | None, *, total: int) -> str:
+def figures_text(split: BiasSplit | None, *, total: int, copies: int = 0) -> str:
+    """`total`: the outlets counted (voices); `copies`: chosen rows that are wire copies."""
+    if total == 0 and copies:
+        return "Only wire copies chosen: add the originals they copy."
     if total == 0:
         return "No sources chosen yet."
     if split is None:
@@ -91,16 +96,18 @@ def _source_id(value) -> str | None:
         return None
 
 
-def _chosen_source_ids(formset) -> list[str]:
-    """The outlets picked in the Sources rows as the form stands, minus rows marked for deletion."""
-    ids = []
+def _chosen_rows(formset) -> list[tuple[str, bool]]:
+    """(outlet id, wire copy) of the Sources rows as the form stands, minus rows marked for deletion
+    (a read-only form: as saved)."""
+    rows = []
     for form in formset.forms:
         value = form["source"].value() if "source" in form.fields else form.instance.source_id
         if value in (None, "") or _checked(form, "DELETE"):
             continue
+        copy = _checked(form, "wire_copy") if "wire_copy" in form.fields else form.instance.wire_copy
         if (pk := _source_id(value)) is not None:
-            ids.append(pk)
-    return ids
+            rows.append((pk, copy))
+    return rows
 
 
 def _rating_method(formset) -> tuple[str, tuple[str, str, str] | None]:
@@ -127,9 +134,11 @@ def sources_bias(inline_admin_formsets) -> dict:
     formsets = {inline.formset.model: inline.formset for inline in inline_admin_formsets}
     if ArticleSource not in formsets:
         return {}
-    ids = _chosen_source_ids(formsets[ArticleSource])
+    rows = _chosen_rows(formsets[ArticleSource])
+    ids = {pk for pk, _ in rows}
     leans = {str(pk): lean for pk, lean in Source.objects.filter(pk__in=ids).values_list("pk", "bias")}
-    chosen = [leans[pk] for pk in ids if pk in leans]
+    known = [(pk, leans[pk], copy) for pk, copy in rows if pk in leans]
+    chosen = voices(known)
     split = split_from_leans(chosen)
     offset, segments = 0, []
     for side, _ in SIDES:
@@ -140,7 +149,7 @@ def sources_bias(inline_admin_formsets) -> dict:
     unrated = split.unrated if split else len(chosen)
     return {
         "segments": segments,
-        "figures": figures_text(split, total=len(chosen)),
+        "figures": figures_text(split, total=len(chosen), copies=sum(copy for _, _, copy in known)),
         "unrated": unrated,
         "unrated_text": unrated_text(unrated),
         "method": method,
@@ -164,9 +173,10 @@ class BiasAdminMixin:
 
 
 def warn_of_one_sidedness(request, article) -> None:
-    """After a save: the warnings (not refusals) about the sources the story now cites."""
-    leans = article.article_sources.values_list("source__bias", flat=True)
-    for warning in bias_warnings(leans):
+    """After a save: the warnings (not refusals) about the sources the story now cites, counted as
+    the computed bar counts them (one voice per outlet, wire copies left out)."""
+    cited = article.article_sources.values_list("source_id", "source__bias", "wire_copy")
+    for warning in bias_warnings(voices(cited)):
         messages.warning(request, warning)
 
 
@@ -236,6 +246,9 @@ class BiasFilter(admin.SimpleListFilter):
     - Has unrated sources: at least one source's outlet has no lean rating (such a story can also be
       one-sided or balanced by its rated sources);
     - No sources.
+
+    Wire copies are left out of the first three, as from the computed bar (the outlet of the
+    original speaks); a story citing only wire copies is in none of the four.
     """
 
     title = "bias of the sources"
@@ -251,7 +264,8 @@ class BiasFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         cited = ArticleSource.objects.filter(article=OuterRef("pk"))
-        left, center, right = (Exists(cited.filter(source__bias__in=leans)) for _, leans in SIDES)
+        voiced = cited.filter(wire_copy=False)
+        left, center, right = (Exists(voiced.filter(source__bias__in=leans)) for _, leans in SIDES)
         match self.value():
             case "one_sided":
                 return queryset.filter(
@@ -261,7 +275,7 @@ class BiasFilter(admin.SimpleListFilter):
                 return queryset.filter((left & center) | (left & right) | (center & right))
             case "unrated":
                 rated = LEFT_LEANS | CENTER_LEANS | RIGHT_LEANS
-                return queryset.filter(Exists(cited.exclude(source__bias__in=rated)))
+                return queryset.filter(Exists(voiced.exclude(source__bias__in=rated)))
             case "none":
                 return queryset.filter(~Exists(cited))
         return queryset

@@ -4,8 +4,9 @@
  * removed and as the rating method changes. The server draws the first state
  * (articles/admin/bias.py); without this script that bar stays, showing the sources as loaded.
  *
- * splitFromLeans repeats articles/bias.py exactly (largest remainder, ties go left, center, right)
- * and the texts repeat articles/admin/bias.py; tests/admin/test_bias.py runs both through node.
+ * voices and splitFromLeans repeat articles/bias.py exactly (one voice per outlet, wire copies left
+ * out; largest remainder, ties go left, center, right) and the texts repeat articles/admin/bias.py;
+ * tests/admin/test_bias.py runs both through node.
  * Leans come from the page (chosen outlets, #sources-bias-leans) and from the autocomplete results
  * (`lean` beside `id` and `text`), never from a request per outlet.
  */
@@ -38,6 +39,17 @@
         return shares;
     }
 
+    // rows: [outlet, lean, wireCopy]. An outlet cited twice counts once; a wire copy not at all.
+    function voices(rows) {
+        const leans = new Map();
+        for (const [outlet, lean, wireCopy] of rows) {
+            if (!wireCopy && !leans.has(outlet)) {
+                leans.set(outlet, lean);
+            }
+        }
+        return [...leans.values()];
+    }
+
     function splitFromLeans(leans) {
         const counts = { left: 0, center: 0, right: 0 };
         let unrated = 0;
@@ -60,7 +72,10 @@
         return `${count} ${count === 1 ? one : many}`;
     }
 
-    function figuresText(split, total) {
+    function figuresText(split, total, copies = 0) {
+        if (total === 0 && copies) {
+            return "Only wire copies chosen: add the originals they copy.";
+        }
         if (total === 0) {
             return "No sources chosen yet.";
         }
@@ -87,7 +102,7 @@
     }
 
     if (typeof module === "object" && module.exports) {
-        module.exports = { largestRemainder, splitFromLeans, figuresText, unratedText, methodText };
+        module.exports = { largestRemainder, voices, splitFromLeans, figuresText, unratedText, methodText };
         return;
     }
 
@@ -121,7 +136,8 @@
             return leans[id]; // unknown counts as unrated, as in split_from_leans
         }
 
-        function chosenLeans() {
+        // [outlet, lean, wireCopy] of each row with an outlet, minus rows ticked for deletion.
+        function chosenRows() {
             const chosen = [];
             for (const select of document.querySelectorAll('select[name^="article_sources-"]')) {
                 if (!/^article_sources-\d+-source$/.test(select.name) || !select.value) {
@@ -130,7 +146,8 @@
                 if (isChecked(select.name.replace(/-source$/, "-DELETE"))) {
                     continue;
                 }
-                chosen.push(leanOf(select));
+                const wireCopy = isChecked(select.name.replace(/-source$/, "-wire_copy"));
+                chosen.push([select.value, leanOf(select), wireCopy]);
             }
             return chosen;
         }
@@ -156,7 +173,8 @@
         }
 
         function update() {
-            const chosen = chosenLeans();
+            const rows = chosenRows();
+            const chosen = voices(rows);
             const split = splitFromLeans(chosen);
             let x = 0;
             for (const [side] of SIDES) {
@@ -166,7 +184,9 @@
                 rect.setAttribute("width", String(value));
                 x += value;
             }
-            document.getElementById("sources-bias-figures").textContent = figuresText(split, chosen.length);
+            const copies = rows.filter((row) => row[2]).length;
+            const figures = document.getElementById("sources-bias-figures");
+            figures.textContent = figuresText(split, chosen.length, copies);
             const unrated = split ? split.unrated : chosen.length;
             const unratedLine = document.getElementById("sources-bias-unrated");
             unratedLine.textContent = unratedText(unrated);

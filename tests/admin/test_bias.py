@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from articles.admin.bias import figures_text, method_text, unrated_text
-from articles.bias import split_from_leans
+from articles.bias import split_from_leans, voices
 from articles.models import Article, BiasRating, Source
 from tests.admin.test_admin import ADD, CHANGELIST, browser_post, citations, rating, story
 from tests.factories import ArticleFactory, ArticleSourceFactory, BiasRatingFactory, SourceFactory
@@ -447,3 +447,149 @@ def test_a_writer_viewing_a_live_story_sees_its_bias_read_only(writer_client):
     assert shown["figures"] == "Left 100% · Center 0% · Right 0%, from 1 rated source"
     assert shown["unrated"] == "1 source unrated"
     assert shown["method"][0] == "editorial"
+
+
+# --- One voice per outlet, wire copies left out --------------------------------------------------
+
+
+def every_citation_mix(most=4):
+    """Rows (outlet, lean, wire copy) over three outlets of fixed leans, repeats and copies included."""
+    outlets = [("1", "left"), ("2", "right"), ("3", "unrated")]
+    rows = [[outlet, lean, copy] for outlet, lean in outlets for copy in (False, True)]
+    for n in range(most + 1):
+        yield from (list(mix) for mix in itertools.product(rows, repeat=n))
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_the_script_counts_one_voice_per_outlet_like_the_server():
+    mixes = list(every_citation_mix())
+    program = """
+        const bar = require(process.argv[1]);
+        const mixes = JSON.parse(require("fs").readFileSync(0, "utf8"));
+        console.log(JSON.stringify(mixes.map((rows) => {
+            const leans = bar.voices(rows);
+            const copies = rows.filter((row) => row[2]).length;
+            return [leans, bar.figuresText(bar.splitFromLeans(leans), leans.length, copies)];
+        })));
+    """
+    result = subprocess.run(
+        ["node", "-e", program, str(BIAS_JS)],
+        input=json.dumps(mixes),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    from_js = json.loads(result.stdout)
+    assert len(mixes) == len(from_js) == 1 + 6 + 36 + 216 + 1296
+    for rows, (js_leans, js_figures) in zip(mixes, from_js, strict=True):
+        leans = voices(tuple(row) for row in rows)
+        assert js_leans == leans, rows
+        copies = sum(copy for _, _, copy in rows)
+        assert js_figures == figures_text(split_from_leans(leans), total=len(leans), copies=copies), rows
+    assert from_js[mixes.index([["2", "right", True]])][1] == (
+        "Only wire copies chosen: add the originals they copy."
+    )
+
+
+def test_the_sources_rows_show_and_save_the_wire_copy_box(editor_client):
+    article = ArticleFactory(draft=True)
+    html = editor_client.get(change_url(article)).content.decode()
+    assert 'name="article_sources-0-wire_copy"' in html
+    assert 'type="checkbox"' in html[html.index('name="article_sources-0-wire_copy"') - 200 :]
+    assert "Repeats another source&#x27;s text (a wire copy)" in html  # its help text, in the header
+    original, copy = SourceFactory(bias="left"), SourceFactory(bias="right")
+    rows = citations(original, copy) | {"article_sources__1__wire_copy": "on"}
+    response = browser_post(editor_client, change_url(article), **rows)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    saved = list(article.article_sources.values_list("source", "wire_copy"))
+    assert saved == [(original.pk, False), (copy.pk, True)]
+    rated = BiasRating.objects.get(article=article)
+    assert (rated.method, rated.left, rated.right) == ("sources", 100, 0)
+    # Unticked again, the copy is a voice of its own once more.
+    response = browser_post(editor_client, change_url(article), article_sources__1__wire_copy=None)
+    assert response.status_code == 302
+    assert not article.article_sources.filter(wire_copy=True).exists()
+    rated.refresh_from_db()
+    assert (rated.left, rated.right) == (50, 50)
+
+
+def test_the_bar_counts_each_outlet_once_and_leaves_wire_copies_out(editor_client):
+    article = ArticleFactory(draft=True)
+    left, right, unrated = (SourceFactory(bias=lean) for lean in ("left", "right", "unrated"))
+    for outlet, copy in [(left, False), (left, False), (right, False), (unrated, False), (unrated, False)]:
+        ArticleSourceFactory(article=article, source=outlet, wire_copy=copy)
+    ArticleSourceFactory(article=article, source=SourceFactory(bias="center"), wire_copy=True)
+    ArticleSourceFactory(article=article, source=right, wire_copy=True)
+    shown = bar(editor_client.get(change_url(article)).content.decode())
+    assert shown["rects"] == {"left": (0, 50), "center": (50, 0), "right": (50, 50)}
+    assert shown["figures"] == "Left 50% · Center 0% · Right 50%, from 2 rated sources"
+    assert shown["unrated"] == "1 source unrated"
+    # The bar shows what saving computes.
+    assert browser_post(editor_client, change_url(article)).status_code == 302
+    rated = BiasRating.objects.get(article=article)
+    assert (rated.left, rated.center, rated.right, rated.unrated_sources) == (50, 0, 50, 1)
+
+
+def test_the_bar_of_a_form_sent_back_follows_the_posted_wire_copy_boxes(editor_client):
+    article = ArticleFactory(draft=True)
+    left, right = SourceFactory(bias="left"), SourceFactory(bias="right")
+    rows = citations(left, right, left) | {"article_sources__1__wire_copy": "on"}
+    response = browser_post(editor_client, change_url(article), title="", **rows)
+    assert response.status_code == 200  # the empty title is refused
+    shown = bar(response.content.decode())
+    assert shown["figures"] == "Left 100% · Center 0% · Right 0%, from 1 rated source"
+    assert shown["leans"] == {str(left.pk): "left", str(right.pk): "right"}
+    only_copies = citations(right) | {"article_sources__0__wire_copy": "on"}
+    response = browser_post(editor_client, change_url(article), title="", **only_copies)
+    shown = bar(response.content.decode())
+    assert shown["figures"] == "Only wire copies chosen: add the originals they copy."
+    assert shown["rects"] == {"left": (0, 0), "center": (0, 0), "right": (0, 0)}
+    assert shown["unrated"] is None
+    assert not article.article_sources.exists()  # nothing was saved
+
+
+def test_a_read_only_bar_leaves_the_saved_wire_copies_out(writer_client):
+    live = ArticleFactory()
+    left = cite(live, "left")[0]
+    ArticleSourceFactory(article=live, source=left)
+    ArticleSourceFactory(article=live, source=SourceFactory(bias="right"), wire_copy=True)
+    shown = bar(writer_client.get(change_url(live)).content.decode())
+    assert shown["figures"] == "Left 100% · Center 0% · Right 0%, from 1 rated source"
+
+
+ONLY_LEFT = "The only rated source leans left: consider adding other perspectives."
+
+
+@pytest.mark.parametrize(
+    ("cited", "expected"),
+    [
+        ([("left", False), ("left", False)], [ONLY_LEFT]),
+        ([("left", False), ("right", True)], [ONLY_LEFT]),
+        ([("left", False), ("unrated", True)], [ONLY_LEFT]),  # and no word of an unrated source
+        ([("left", False), ("right", False), ("right", True)], []),
+    ],
+    ids=["same-outlet-twice", "copy-of-the-other-side", "unrated-copy", "copy-beside-its-original"],
+)
+def test_the_warnings_count_each_outlet_once_and_leave_wire_copies_out(editor_client, cited, expected):
+    outlets = {lean: SourceFactory(bias=lean) for lean in ("left", "right", "unrated")}
+    rows = citations(*(outlets[lean] for lean, _ in cited))
+    rows |= {f"article_sources__{i}__wire_copy": "on" for i, (_, copy) in enumerate(cited) if copy}
+    response = browser_post(editor_client, ADD, **story(), **rows)
+    warnings = messages_after(response, editor_client)
+    article = Article.objects.get(slug="talks-resume")
+    assert list(article.article_sources.values_list("wire_copy", flat=True)) == [copy for _, copy in cited]
+    assert [w for w in warnings if "perspectives" in w or "lean rating" in w] == expected
+
+
+def test_the_bias_filter_leaves_wire_copies_out(editor_client):
+    left_with_copies = ArticleFactory(title="Left with copies")
+    cite(left_with_copies, "left")
+    for lean in ("right", "unrated"):
+        ArticleSourceFactory(article=left_with_copies, source=SourceFactory(bias=lean), wire_copy=True)
+    only_copies = ArticleFactory(title="Only copies")
+    ArticleSourceFactory(article=only_copies, source=SourceFactory(bias="left"), wire_copy=True)
+    assert titles_listed(editor_client, bias="one_sided") == {"Left with copies"}
+    assert titles_listed(editor_client, bias="balanced") == set()
+    assert titles_listed(editor_client, bias="unrated") == set()
+    assert titles_listed(editor_client, bias="none") == set()
