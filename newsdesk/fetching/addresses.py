@@ -74,6 +74,7 @@ def target_parse(url: str) -> Target:
     scheme or embedded credentials are not allowed."""
     if any(ch in url for ch in "\r\n\t\x00 "):
         raise FetchError(f"malformed URL: {url[:200]!r}")
+    url = url.split("#", 1)[0]
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -105,11 +106,10 @@ def blocked_reason(address: IPAddress) -> str | None:
     for candidate in [*_embedded(address), address]:
         kind = _kind(candidate)
         if kind:
-            return (
-                f"a {kind} address"
-                if candidate == address
-                else f"an IPv6 address carrying {candidate}, {kind}"
-            )
+            article = "an" if kind[0] in "aeiou" else "a"
+            if candidate == address:
+                return f"{article} {kind} address"
+            return f"an IPv6 address carrying {candidate}, {article} {kind} address"
     return None
 
 
@@ -169,6 +169,6 @@ def addresses_resolve(target: Target) -> list[IPAddress]:
         reason = blocked_reason(address)
         if reason:
             literal = target.host == str(address) or target.host == address.compressed
-            where = target.host if literal else f"{target.host} resolves to {address},"
+            where = f"{target.host} is" if literal else f"{target.host} resolves to {address},"
             raise refuse(f"{where} {reason}", target.url)
     return found

@@ -6,12 +6,12 @@ answer; anything else is a FetchError subclass saying why."""
 
 import logging
 from dataclasses import replace
-from urllib.parse import urldefrag, urljoin
+from urllib.parse import urljoin
 
 from newsdesk.fetching import answers, conf, robots
 from newsdesk.fetching.addresses import addresses_resolve, target_parse
 from newsdesk.fetching.bodies import CHUNK, body_read
-from newsdesk.fetching.errors import BadContentType, BadStatus, TooLarge, TooManyRedirects
+from newsdesk.fetching.errors import BadContentType, BadStatus, FetchError, TooLarge, TooManyRedirects
 from newsdesk.fetching.exchange import Deadline, exchange
 from newsdesk.fetching.hosts import host_slot
 from newsdesk.fetching.result import FetchResult
@@ -54,10 +54,11 @@ def _fetch(url: str, *, purpose: str, etag: str = "", last_modified: str = "") -
         headers["If-Modified-Since"] = last_modified
     seen: set[str] = set()
     deadline = None
-    current = urldefrag(url)[0]
+    current = url
     for _hop in range(conf.MAX_REDIRECTS + 1):
-        seen.add(current)
         target = target_parse(current)
+        current = target.url  # without its #fragment, which is never sent
+        seen.add(current)
         if purpose == "page":
             robots.robots_check(target, user_agent=headers["User-Agent"])
         with host_slot(target.host_key):
@@ -77,7 +78,7 @@ def _fetch(url: str, *, purpose: str, etag: str = "", last_modified: str = "") -
                 )
             logger.debug("Fetched %s for a %s: %s, %d bytes", url, purpose, answer.status, len(answer.body))
             return answer
-        if answer in seen:
+        if answer.split("#", 1)[0] in seen:
             raise TooManyRedirects(f"redirect loop: {current} -> {answer}"[:300])
         current = answer
     raise TooManyRedirects(f"more than {conf.MAX_REDIRECTS} redirects from {url}"[:300])
@@ -90,7 +91,12 @@ def _answer_read(response, *, url: str, purpose: str, conditional: bool) -> Fetc
     # one, its values joined, as HTTP defines.
     headers = {name.lower(): response.headers[name] for name in response.headers}
     if status in REDIRECTS and headers.get("location"):
-        return urldefrag(urljoin(url, headers["location"].strip()))[0]
+        try:
+            return urljoin(url, headers["location"].strip())
+        except ValueError:
+            raise FetchError(
+                f"redirect to a malformed URL: {headers['location'][:200]!r}", status=status
+            ) from None
     if status == 304 and conditional:
         return _result(url, status, headers, body=b"", media_type="", charset=None)
     if status != 200:

@@ -19,7 +19,9 @@ from newsdesk.fetching.hosts import host_delay_set, host_delays_clear
 RETRY_FAILED = 300.0  # seconds before a robots.txt that failed is asked for again
 MAX_ENTRIES = 10_000
 
-_cache: dict[str, tuple[float, RobotFileParser | bool]] = {}  # origin -> (expires, parser or verdict)
+# origin -> (expires, rules): a parser, True (no robots.txt: all allowed), or why it could not be read
+Rules = RobotFileParser | bool | str
+_cache: dict[str, tuple[float, Rules]] = {}
 _cache_lock = threading.Lock()
 _origin_locks: dict[str, threading.Lock] = {}
 
@@ -40,16 +42,16 @@ def robots_check(target: Target, *, user_agent: str) -> None:
     )
     if rules is True:
         return
-    if rules is False:
-        reason = f"robots.txt of {target.origin} could not be read; pages there wait"
-        raise refuse(reason, target.url, level=INFO)
+    if isinstance(rules, str):
+        reason = f"robots.txt of {target.origin} could not be read ({rules}); pages there wait"
+        raise refuse(reason[:300], target.url, level=INFO)
     if not rules.can_fetch(user_agent, target.url):
         # A site's wish, not an attack: logged quietly.
         reason = f"robots.txt of {target.origin} disallows {target.path[:200]}"
         raise refuse(reason, target.url, level=INFO)
 
 
-def _rules(origin: str) -> RobotFileParser | bool:
+def _rules(origin: str) -> Rules:
     with _cache_lock:
         lock = _origin_locks.setdefault(origin, threading.Lock())
     # One thread reads an origin's robots.txt; the others wait for its answer instead of asking too.
@@ -69,7 +71,7 @@ def _rules(origin: str) -> RobotFileParser | bool:
         return rules
 
 
-def _read(origin: str) -> tuple[RobotFileParser | bool, float]:
+def _read(origin: str) -> tuple[Rules, float]:
     from newsdesk.fetching.client import robots_txt_fetch  # the client imports this module
 
     url = f"{origin}/robots.txt"
@@ -78,11 +80,11 @@ def _read(origin: str) -> tuple[RobotFileParser | bool, float]:
     except BadStatus as error:
         if error.status is not None and 400 <= error.status < 500:
             return True, conf.robots_ttl()
-        return False, RETRY_FAILED
+        return error.reason, RETRY_FAILED
     except Refused:
         raise
-    except FetchError:
-        return False, RETRY_FAILED
+    except FetchError as error:
+        return error.reason, RETRY_FAILED
     parser = RobotFileParser(url)
     # utf-8-sig: a byte-order mark would otherwise hide the first line (often "User-agent: *").
     parser.parse(result.body.decode("utf-8-sig", errors="replace").splitlines())

@@ -9,12 +9,16 @@ import socket
 
 import pytest
 import urllib3.util.connection
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from newsdesk.fetching import FetchError, Refused, fetch
 from newsdesk.fetching.addresses import blocked_reason
 from newsdesk.fetching.robots import robots_clear
 from tests.newsdesk.servers import Reply, serve
 
+REAL_GETADDRINFO = socket.getaddrinfo
 PUBLIC = "93.184.215.14"  # a public address standing for an outlet's server; never really reached
 RSS = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel></rss>'
 
@@ -99,12 +103,12 @@ BLOCKED = [
     ("169.254.169.254", "cloud metadata"),
     ("fd00:ec2::254", "cloud metadata"),
     ("100.100.100.200", "cloud metadata"),
-    ("::ffff:127.0.0.1", "127.0.0.1, loopback"),
-    ("::ffff:10.0.0.1", "10.0.0.1, private"),
-    ("::ffff:169.254.169.254", "169.254.169.254, cloud metadata"),
-    ("2002:7f00:1::", "127.0.0.1, loopback"),  # 6to4
-    ("64:ff9b::a00:1", "10.0.0.1, private"),  # NAT64
-    ("::10.0.0.1", "10.0.0.1, private"),  # IPv4-compatible
+    ("::ffff:127.0.0.1", "127.0.0.1, a loopback"),
+    ("::ffff:10.0.0.1", "10.0.0.1, a private"),
+    ("::ffff:169.254.169.254", "169.254.169.254, a cloud metadata"),
+    ("2002:7f00:1::", "127.0.0.1, a loopback"),  # 6to4
+    ("64:ff9b::a00:1", "10.0.0.1, a private"),  # NAT64
+    ("::10.0.0.1", "10.0.0.1, a private"),  # IPv4-compatible
 ]
 
 
@@ -238,3 +242,51 @@ def test_a_name_that_does_not_resolve_is_a_fetch_error(monkeypatch):
     with pytest.raises(FetchError, match=r"cannot resolve gone\.test") as caught:
         fetch("http://gone.test/rss")
     assert not isinstance(caught.value, Refused)
+
+
+URL_PARTS = st.sampled_from(
+    [
+        "http://",
+        "https://",
+        "HTTP://",
+        "ftp://",
+        "//",
+        "http:///",
+        "http://[",
+        "http://user@",
+        "",
+        "javascript:",
+    ]
+)
+HOSTS = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(
+        ["127.0.0.1", "[::1]", "0", "10.0.0.1", "localhost", "xn--", "a" * 64, "[fe80::1%25eth0]"]
+    ),
+    st.ip_addresses().map(lambda a: f"[{a}]" if a.version == 6 else str(a)),
+)
+TAILS = st.text(alphabet=st.characters(codec="utf-8"), max_size=30)
+
+
+@hypothesis_settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    scheme=URL_PARTS, host=HOSTS, port=st.sampled_from(["", ":80", ":0", ":65536", ":x", ":8080"]), tail=TAILS
+)
+def test_any_url_gives_a_fetch_error_never_another_exception(monkeypatch, scheme, host, port, tail):
+    """Names resolve to nothing and every connection is refused, so nothing leaves the machine."""
+
+    def numeric_only(host, *args, **kwargs):
+        if not host:
+            raise socket.gaierror(socket.EAI_NONAME, "no names in this test")
+        return REAL_GETADDRINFO(host, *args, flags=socket.AI_NUMERICHOST)
+
+    def refused(address, *args, **kwargs):
+        raise ConnectionRefusedError(111, "Connection refused (test)")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(socket, "getaddrinfo", numeric_only)
+        patch.setattr(urllib3.util.connection, "create_connection", refused)
+        with pytest.raises(FetchError):
+            fetch(f"{scheme}{host}{port}/{tail}", purpose="page")
