@@ -26,6 +26,8 @@ DATE_KEYS = ("published_parsed", "updated_parsed", "created_parsed")
 JSON_TYPES = ("application/feed+json", "application/json")
 HTML_START = re.compile(rb"^(?:\s|<!--.*?-->)*<(?:!doctype\s+html|html|head|body)[\s>]", re.I | re.S)
 EMAIL_NAME = re.compile(r"^\s*[^\s@]+@[^\s@]+\s*\((?P<name>[^()]+)\)\s*$")
+LANGUAGE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})*")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 BLOCKS = frozenset(
     {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre"}
     | {"table", "tr", "figure", "figcaption", "section", "article", "header", "footer"}
@@ -80,6 +82,7 @@ def parse_feed(body: bytes, *, content_type: str, url: str, fetched_at: datetime
 
 def html_text(html: str) -> str:
     """Plain text of an HTML fragment, one paragraph a line; entities decoded, scripts left out."""
+    html = CONTROL.sub("", html)
     if "<" not in html and "&" not in html:
         return _tidy(html)
     try:
@@ -94,7 +97,15 @@ def html_text(html: str) -> str:
     return _tidy(root.text_content())
 
 
+def language_tag(value) -> str:
+    """A language as the pieces store it ("en-gb"), from "en-GB", "en_GB" or "en-gb, fr"; "" for
+    what is no language tag."""
+    tag = value.split(",")[0].strip().replace("_", "-").lower() if isinstance(value, str) else ""
+    return tag if LANGUAGE.fullmatch(tag) and len(tag) <= 16 else ""
+
+
 def _tidy(text: str) -> str:
+    text = CONTROL.sub("", text)  # (PostgreSQL refuses NUL in text; none of them is text anyway)
     return "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip())[:MAX_TEXT]
 
 
@@ -110,6 +121,8 @@ def web_url(value, base: str) -> str:
         return ""
     if parts.scheme not in ("http", "https") or not parts.hostname or len(absolute) > MAX_URL:
         return ""
+    if CONTROL.search(absolute) or any(space in absolute for space in " \t\r\n"):
+        return ""  # no address has them: a broken feed
     return absolute
 
 
@@ -129,13 +142,19 @@ def _aware(moment: datetime, fetched_at: datetime) -> datetime:
 
 
 def _parse_xml(body: bytes, *, content_type: str, url: str, fetched_at: datetime) -> ParsedFeed:
-    # A stream, never a string: feedparser would fetch a string that looks like a URL.
-    parsed = feedparser.parse(
-        io.BytesIO(body),
-        response_headers={"content-location": url, "content-type": content_type or "application/xml"},
-        sanitize_html=False,
-        resolve_relative_uris=False,
-    )
+    try:
+        # A stream, never a string: feedparser would fetch a string that looks like a URL.
+        parsed = feedparser.parse(
+            io.BytesIO(body),
+            response_headers={"content-location": url, "content-type": content_type or "application/xml"},
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except (UnicodeError, ValueError, LookupError) as error:
+        # feedparser trusting a broken encoding declaration (<?xml encoding="utf\x00-8"?>...).
+        raise FeedError(
+            f"not readable: its declared character encoding is broken ({type(error).__name__})"
+        ) from None
     problem = parsed.get("bozo_exception") if parsed.bozo else None
     if problem is not None and isinstance(problem, HARMLESS):
         problem = None
@@ -143,7 +162,7 @@ def _parse_xml(body: bytes, *, content_type: str, url: str, fetched_at: datetime
         raise FeedError(HTML_PAGE)
     if not parsed.entries and not parsed.version and problem is None:
         raise FeedError("not a feed: no RSS, Atom or JSON Feed found in the document")
-    language = (parsed.feed.get("language") or "").strip()
+    language = language_tag(parsed.feed.get("language"))
     items, skipped = [], 0
     for entry in parsed.entries[:MAX_ITEMS]:
         item = _xml_item(entry, base=url, language=language, fetched_at=fetched_at)
@@ -182,7 +201,7 @@ def _xml_item(entry, *, base: str, language: str, fetched_at: datetime) -> FeedI
     if named := EMAIL_NAME.match(author):
         author = named["name"]
     details = [entry.get("title_detail") or {}, *(entry.get("content") or [])]
-    item_language = next((d.get("language") for d in details if d.get("language")), "") or language
+    item_language = language_tag(next((d.get("language") for d in details if d.get("language")), ""))
     return FeedItem(
         url=url,
         title=_title(entry.get("title", ""), text),
@@ -190,7 +209,7 @@ def _xml_item(entry, *, base: str, language: str, fetched_at: datetime) -> FeedI
         published_at=published_at,
         text=text,
         image_url=_xml_image(entry, base=item_base),
-        language=item_language.strip()[:16],
+        language=item_language or language,
         dated=bool(moment),
     )
 
@@ -222,7 +241,7 @@ def _parse_json(body: bytes, *, url: str, fetched_at: datetime) -> ParsedFeed:
     if not isinstance(entries, list):
         raise FeedError("a JSON Feed without a list of items")
     base = web_url(document.get("home_page_url"), url) or url
-    language = _string(document.get("language"))[:16]
+    language = language_tag(document.get("language"))
     items, skipped = [], 0
     for entry in entries[:MAX_ITEMS]:
         item = _json_item(entry, base=base, language=language, fetched_at=fetched_at)
@@ -261,7 +280,9 @@ def _json_item(entry, *, base: str, language: str, fetched_at: datetime) -> Feed
         break
     # Version 1.1 has a list of authors; 1.0 had one author.
     authors = entry.get("authors") if isinstance(entry.get("authors"), list) else [entry.get("author")]
-    author = ", ".join(_string(a.get("name")) for a in authors if isinstance(a, dict) and a.get("name"))
+    author = _tidy(
+        ", ".join(_string(a.get("name")) for a in authors if isinstance(a, dict) and a.get("name"))
+    )
     image = web_url(entry.get("image"), base) or web_url(entry.get("banner_image"), base)
     for attachment in entry.get("attachments") or []:
         if image:
@@ -275,6 +296,6 @@ def _json_item(entry, *, base: str, language: str, fetched_at: datetime) -> Feed
         published_at=published_at,
         text=text,
         image_url=image,
-        language=(_string(entry.get("language")) or language)[:16],
+        language=language_tag(entry.get("language")) or language,
         dated=dated,
     )

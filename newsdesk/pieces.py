@@ -13,6 +13,8 @@ import lxml.html
 import trafilatura
 from trafilatura.utils import load_html
 
+from newsdesk.feeds import language_tag
+
 # Query parameters that say where a reader came from, not which page it is.
 TRACKING = frozenset(
     {"fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "igshid", "mc_cid"}
@@ -119,7 +121,10 @@ def _head_only(tree):
 
 def _canonical_link(tree, url: str) -> str:
     for link in tree.iterfind(".//head/link[@rel='canonical'][@href]"):
-        return lxml.html.urljoin(url, link.get("href").strip())
+        try:
+            return lxml.html.urljoin(url, link.get("href").strip())
+        except ValueError:  # "https://[broken" and the like
+            return ""
     return ""
 
 
@@ -133,8 +138,7 @@ def _language(tree) -> str:
         else:
             for meta in tree.iterfind(".//head/meta[@property='og:locale']"):
                 declared = meta.get("content", "")
-    declared = declared.split(",")[0].strip().replace("_", "-").lower()
-    return declared if re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{2,8})*", declared) else ""
+    return language_tag(declared)
 
 
 def _datetime(value: str | None) -> datetime | None:

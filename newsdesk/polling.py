@@ -133,6 +133,7 @@ def fetch_failed(
 ) -> None:
     """Record a failure: the reason, one more error in a row, and the next try after the poll
     interval doubled for each error in a row (at most MAX_BACKOFF), or the server's Retry-After."""
+    reason = reason.replace("\x00", "")  # a server's words in a reason: PostgreSQL refuses NUL
     errors = feed.error_count + 1
     wait = min(feed.poll_interval * 2 ** min(errors, 20), MAX_BACKOFF)
     report.status = Feed.Status.ERROR

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsdesk.feeds import MAX_ITEMS, FeedError, html_text, parse_feed
+from newsdesk.feeds import MAX_ITEMS, FeedError, html_text, language_tag, parse_feed
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FETCHED_AT = datetime(2026, 3, 6, 12, 0, tzinfo=UTC)
@@ -219,6 +219,8 @@ FEED_START = (
     b"<feed xmlns='http://www.w3.org/2005/Atom'><entry><link href='",
     b'{"version": "https://jsonfeed.org/version/1.1", "items": [{"url": ',
     b"",
+    b"<?xml version='1.0' encoding='utf\x00-8'?><rss version='2.0'><channel><item><title>",
+    b"<rss version='2.0'><channel><item><link>https://x.example/a\x00b</link><title>",
 )
 
 
@@ -236,12 +238,23 @@ def test_any_body_is_a_feed_or_a_feed_error(start, rest, content_type):
     except FeedError as error:
         assert error.reason and "\n" not in error.reason
     else:
-        assert all(
-            item.url.startswith(("http://", "https://")) and item.published_at.tzinfo for item in feed.items
-        )
+        for item in feed.items:
+            assert item.url.startswith(("http://", "https://")) and item.published_at.tzinfo
+            # Nothing PostgreSQL would refuse to store.
+            assert not any(
+                "\x00" in value for value in (item.url, item.title, item.author, item.text, item.image_url)
+            )
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=300))
 def test_html_text_of_anything_is_text(html):
     assert isinstance(html_text(html), str)
+
+
+@pytest.mark.parametrize(
+    ("value", "tag"),
+    [("en-GB", "en-gb"), ("en_US", "en-us"), ("fr, en", "fr"), ("English", ""), ("", ""), (None, "")],
+)
+def test_language_tags(value, tag):
+    assert language_tag(value) == tag

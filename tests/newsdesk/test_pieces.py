@@ -161,3 +161,10 @@ def test_canonical_url_is_idempotent_and_keeps_no_fragment_nor_tracking(url):
     assert parts.fragment == "" and "#" not in once
     names = [pair.partition("=")[0].lower() for pair in parts.query.split("&")]
     assert not any(name.startswith("utm_") or name in ("fbclid", "gclid", "ref") for name in names)
+
+
+def test_a_broken_canonical_link_is_no_canonical_link():
+    html = (
+        '<html><head><link rel="canonical" href="https://[broken/a"></head><body><p>Text.</p></body></html>'
+    )
+    assert extract(html, "https://m.example/a").canonical_url == ""
