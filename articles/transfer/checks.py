@@ -23,7 +23,7 @@ ARTICLE_KEYS = {
     "title", "slug", "section", "status", "published_at", "summary", "ai_summary", "featured",
     "image", "image_alt", "image_credit", "bias", "sources",
 }  # fmt: skip
-CITATION_KEYS = {"domain", "url", "title", "position"}
+CITATION_KEYS = {"domain", "url", "title", "position", "wire_copy"}
 MAX_POSITION = 32767
 
 
@@ -50,7 +50,8 @@ class ArticlePlan:
     values: dict[str, Any]
     image: images.CleanImage | None
     bias: tuple[int, int, int] | None
-    citations: list[tuple[str, str, str, int]]  # (domain, url, title, position), in position order
+    # (domain, url, title, position, wire_copy), in position order
+    citations: list[tuple[str, str, str, int, bool]]
 
 
 class _Errors:
@@ -325,7 +326,8 @@ def _validate_articles(errors, raw, base_dir, known_domains, sections, trusted) 
                 errors.add(cwhere, f"field 'url': {url!r} is listed twice for this story")
             urls.add(url)
             headline = _text(errors, cwhere, cite, "title", max_length=300)
-            citations.append((domain, url, headline, _position(errors, cwhere, cite, j)))
+            position = _position(errors, cwhere, cite, j)
+            citations.append((domain, url, headline, position, _bool(errors, cwhere, cite, "wire_copy")))
         citations.sort(key=lambda citation: citation[3])  # stable: equal positions keep file order
         values = {
             "title": title,

@@ -65,6 +65,14 @@ def _rating(article: Article) -> dict | None:
     return {"left": rating.left, "center": rating.center, "right": rating.right}
 
 
+def _citation_entry(cite: ArticleSource) -> dict:
+    entry = {"domain": cite.source.domain, "url": cite.url, "title": cite.title, "position": cite.position}
+    # Optional in the format (false when left out): the export of a story without copies is unchanged.
+    if cite.wire_copy:
+        entry["wire_copy"] = True
+    return entry
+
+
 def article_entry(article: Article, image_path: str | None) -> dict:
     entry = {
         "title": article.title,
@@ -81,10 +89,7 @@ def article_entry(article: Article, image_path: str | None) -> dict:
     entry |= {"image_alt": article.image_alt, "image_credit": article.image_credit}
     if (rating := _rating(article)) is not None:
         entry["bias"] = rating
-    entry["sources"] = [
-        {"domain": cite.source.domain, "url": cite.url, "title": cite.title, "position": cite.position}
-        for cite in article.article_sources.all()
-    ]
+    entry["sources"] = [_citation_entry(cite) for cite in article.article_sources.all()]
     return entry
 
 

@@ -194,8 +194,8 @@ class _Applier:
 
     def _wanted_citations(self, citations) -> list[tuple]:
         return [
-            (self.sources_by_domain[domain].pk, url, title, position)
-            for domain, url, title, position in citations
+            (self.sources_by_domain[domain].pk, url, title, position, wire_copy)
+            for domain, url, title, position, wire_copy in citations
         ]
 
     @staticmethod
@@ -203,7 +203,7 @@ class _Applier:
         have = list(
             ArticleSource.objects.filter(article_id=article.pk)
             .order_by("position", "pk")
-            .values_list("source_id", "url", "title", "position")
+            .values_list("source_id", "url", "title", "position", "wire_copy")
         )
         return have != wanted
 
@@ -211,8 +211,8 @@ class _Applier:
     def _write_citations(article: Article, wanted: list[tuple]) -> None:
         article.article_sources.all().delete()
         ArticleSource.objects.bulk_create(
-            ArticleSource(article=article, source_id=sid, url=url, title=title, position=pos)
-            for sid, url, title, pos in wanted
+            ArticleSource(article=article, source_id=sid, url=url, title=title, position=pos, wire_copy=copy)
+            for sid, url, title, pos, copy in wanted
         )
 
     @staticmethod

@@ -89,7 +89,7 @@ def snapshot(article: Article) -> dict:
         "image": read_bytes(article.image) if article.image else None,
         "sources": list(
             article.article_sources.order_by("position", "pk").values_list(
-                "source__domain", "url", "title", "position"
+                "source__domain", "url", "title", "position", "wire_copy"
             )
         ),
         "rating": rating
@@ -134,7 +134,9 @@ def newsroom():
     # Two citations at the same position: their order comes from the rows' order.
     ArticleSourceFactory(article=live, source=centre, url="https://centre.example/a", title="A", position=0)
     ArticleSourceFactory(article=live, source=left, url="https://left.example/b", title="", position=0)
-    ArticleSourceFactory(article=live, source=unrated, url="https://wire.example/c", title="C", position=3)
+    ArticleSourceFactory(
+        article=live, source=unrated, url="https://wire.example/c", title="C", position=3, wire_copy=True
+    )
 
     scheduled = ArticleFactory(
         title="Budget day",
@@ -146,6 +148,11 @@ def newsroom():
     )
     ArticleSourceFactory(article=scheduled, source=left, url="https://left.example/budget", position=1)
     ArticleSourceFactory(article=scheduled, source=unrated, url="https://wire.example/budget", position=2)
+    # A second piece of the left outlet and a wire copy at the centre one: neither moves the bar.
+    ArticleSourceFactory(article=scheduled, source=left, url="https://left.example/budget-2", position=3)
+    ArticleSourceFactory(
+        article=scheduled, source=centre, url="https://centre.example/copy", position=4, wire_copy=True
+    )
     stories.bias_rating_refresh(article=scheduled)  # computed: left 100%, one unrated outlet
 
     # Drafts may lack the picture's description and credit.
@@ -249,7 +256,13 @@ def test_the_archive_is_the_documented_import_format(editor_client, newsroom):
         "sources": [
             {"domain": "centre.example", "url": "https://centre.example/a", "title": "A", "position": 0},
             {"domain": "left.example", "url": "https://left.example/b", "title": "", "position": 0},
-            {"domain": "wire.example", "url": "https://wire.example/c", "title": "C", "position": 3},
+            {
+                "domain": "wire.example",
+                "url": "https://wire.example/c",
+                "title": "C",
+                "position": 3,
+                "wire_copy": True,  # only on copies: false when left out
+            },
         ],
     }
     assert "+" in story["published_at"] or "-" in story["published_at"][19:]

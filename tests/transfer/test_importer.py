@@ -171,6 +171,42 @@ def test_a_rating_left_out_of_the_file_is_computed_again(folder):
     assert (rating.left, rating.center, rating.right, rating.method) == (0, 100, 0, "sources")
 
 
+def test_wire_copies_are_imported_and_a_changed_flag_updates_the_story(folder):
+    def markets(document):
+        return next(a for a in document["articles"] if a["title"] == "Markets calm")
+
+    def stored():
+        article = Article.objects.get(title="Markets calm")
+        rating = BiasRating.objects.get(article=article)
+        rows = list(article.article_sources.order_by("position").values_list("url", "wire_copy"))
+        return rows, (rating.left, rating.center, rating.right, rating.method)
+
+    document = copy.deepcopy(GOOD)
+    markets(document)["sources"] += [
+        {"domain": "left.example", "url": "https://left.example/markets-2", "wire_copy": False},
+        {"domain": "bbc.co.uk", "url": "https://bbc.co.uk/copy", "wire_copy": True},
+    ]
+    run(write(folder, document))
+    assert stored() == (
+        [
+            ("https://bbc.co.uk/news/2", False),  # left out: false
+            ("https://left.example/markets", False),
+            ("https://left.example/markets-2", False),
+            ("https://bbc.co.uk/copy", True),
+        ],
+        (50, 50, 0, "sources"),  # left.example's two pieces are one voice; the copy none
+    )
+    out = run(write(folder, document))
+    assert "articles: 0 created, 0 updated, 3 unchanged" in out
+    # Only a flag changes: the story is rewritten, and its computed bar follows.
+    for cite in markets(document)["sources"][1:3]:
+        cite["wire_copy"] = True
+    out = run(write(folder, document, "second.json"))
+    assert "articles: 0 created, 1 updated, 2 unchanged" in out
+    assert [copy for _, copy in stored()[0]] == [False, True, True, True]
+    assert stored()[1] == (0, 100, 0, "sources")
+
+
 def test_dry_run_writes_nothing(folder, media_files, existing):
     before = snapshot()
     out = run(write(folder, GOOD), "--dry-run")
@@ -245,6 +281,14 @@ BAD = {
     "not-a-datetime": (change(("articles", 0, "published_at"), "yesterday"), [TALKS, "field 'published_at'"]),
     "unknown-field": (change(("articles", 0, "colour"), "red"), [TALKS, "unknown field 'colour'"]),
     "ai-summary-not-bool": (change(("articles", 0, "ai_summary"), "yes"), [TALKS, "field 'ai_summary'"]),
+    "wire-copy-not-bool": (
+        change(("articles", 0, "sources", 0, "wire_copy"), "yes"),
+        [TALKS, "sources[0]", "field 'wire_copy' must be true or false"],
+    ),
+    "wire-copy-null": (
+        change(("articles", 0, "sources", 0, "wire_copy"), None),
+        [TALKS, "sources[0]", "field 'wire_copy' must be true or false"],
+    ),
     "missing-title": (change(("articles", 2, "title"), ...), ["articles[2]", "field 'title' is required"]),
     "image-without-alt": (change(("articles", 0, "image_alt"), ""), [TALKS, "field 'image_alt'"]),
     "bad-lean": (change(("sources", 1, "bias"), "far_left"), ['sources[1] "left.example"', "field 'bias'"]),
