@@ -2,6 +2,7 @@
 the same URL stored once, 304, broken feeds recorded with a backoff while the others are fetched,
 the lease, and a crash mid-feed that leaves whole pieces only."""
 
+import json
 import logging
 from datetime import timedelta
 
@@ -362,3 +363,27 @@ def test_a_worker_whose_lease_ran_out_stops_and_leaves_the_feed_to_the_next(monk
     feed.refresh_from_db()
     # Nothing recorded over the other worker's fetch; its lease stands.
     assert (feed.last_status, feed.error_count, feed.leased_until) == ("new", 0, other_lease)
+
+
+def test_a_json_feed_with_nul_characters_is_stored_without_them():
+    title, text = STORIES["harbour"]
+    document = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "items": [
+            {
+                "url": "/news/harbour",
+                "title": f"{title}\u0000",
+                "content_text": f"{text}\u0000",
+                "authors": [{"name": "A\u0000B"}],
+            }
+        ],
+    }
+    routes = site(("harbour",)) | {
+        "/feed.json": Reply(body=json.dumps(document).encode(), content_type="application/feed+json")
+    }
+    routes["/news/harbour"] = Reply(503)  # the feed's own text it is
+    with serve(routes) as server:
+        report = ingest.fetch_feed(feed_for(server, "/feed.json"))
+    assert (report.status, report.new_pieces) == ("ok", 1)
+    harbour = Piece.objects.get()
+    assert (harbour.title, harbour.text, harbour.author) == (title, text, "AB")
