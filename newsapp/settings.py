@@ -344,6 +344,15 @@ NEWSAPP_FETCH_HOST_INTERVAL = env.float("NEWSAPP_FETCH_HOST_INTERVAL", default=0
 NEWSAPP_FETCH_HOST_WAIT = env.float("NEWSAPP_FETCH_HOST_WAIT", default=120.0)
 # Seconds a robots.txt is kept before it is asked for again.
 NEWSAPP_FETCH_ROBOTS_TTL = env.int("NEWSAPP_FETCH_ROBOTS_TTL", default=3600)
+if (
+    min(NEWSAPP_FETCH_CONNECT_TIMEOUT, NEWSAPP_FETCH_TIMEOUT, *NEWSAPP_FETCH_MAX_BYTES.values()) <= 0
+    or NEWSAPP_FETCH_HOST_CONCURRENCY < 1
+    or min(NEWSAPP_FETCH_HOST_INTERVAL, NEWSAPP_FETCH_HOST_WAIT, NEWSAPP_FETCH_ROBOTS_TTL) < 0
+):
+    raise ImproperlyConfigured(
+        "NEWSAPP_FETCH_*: timeouts and sizes must be above 0, the host concurrency at least 1, "
+        "intervals and waits not negative."
+    )
 
 # The newsdesk's summaries (newsdesk/summaries/): extractive and offline unless a language model is
 # configured. Any OpenAI-compatible chat endpoint (Ollama: http://127.0.0.1:11434/v1, vLLM, llama.cpp's

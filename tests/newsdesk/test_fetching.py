@@ -3,6 +3,7 @@ Retry-After, redirects, content types, robots.txt and the User-Agent. Addresses 
 test_fetching_addresses.py; time, size and per-host limits in test_fetching_limits.py."""
 
 import email.utils
+import threading
 import time
 
 import pytest
@@ -370,3 +371,18 @@ def test_a_crawl_delay_in_robots_txt_spaces_the_pages_out():
         fetch(server.url("/news/1"), purpose="page")
         fetch(server.url("/news/1"), purpose="page")
     assert starts[1] - starts[0] >= 0.9
+
+
+def test_threads_reading_pages_of_a_new_host_ask_for_its_robots_txt_once(settings):
+    settings.NEWSAPP_FETCH_HOST_CONCURRENCY = 4
+    with serve(page_routes(Reply(body=ROBOTS))) as server:
+        threads = [
+            threading.Thread(target=fetch, args=(server.url("/news/1"),), kwargs={"purpose": "page"})
+            for _ in range(6)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    paths = [seen.path for seen in server.requests]
+    assert (paths.count("/robots.txt"), paths.count("/news/1")) == (1, 6)

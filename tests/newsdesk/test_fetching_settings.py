@@ -54,3 +54,19 @@ def test_the_contact_url_goes_into_the_user_agent_and_a_full_one_wins(tmp_path):
     contact = {"NEWSAPP_SITE_NAME": "Bugle", "NEWSAPP_FETCH_CONTACT_URL": "https://bugle.example/contact"}
     assert fetch_settings(tmp_path, **contact)[1] == "Bugle/1.0 (newsdesk; +https://bugle.example/contact)"
     assert fetch_settings(tmp_path, **contact, NEWSAPP_FETCH_USER_AGENT="Custom/2")[1] == "Custom/2"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"NEWSAPP_FETCH_TIMEOUT": "0"},
+        {"NEWSAPP_FETCH_CONNECT_TIMEOUT": "-1"},
+        {"NEWSAPP_FETCH_MAX_PAGE_BYTES": "0"},
+        {"NEWSAPP_FETCH_HOST_CONCURRENCY": "0"},
+        {"NEWSAPP_FETCH_HOST_INTERVAL": "-0.5"},
+    ],
+    ids=lambda env: next(iter(env)),
+)
+def test_impossible_limits_stop_the_start(tmp_path, env):
+    with pytest.raises(AssertionError, match="ImproperlyConfigured: NEWSAPP_FETCH_"):
+        fetch_settings(tmp_path, **env)
