@@ -84,26 +84,34 @@ def run_worker() -> None:
         )
 
 
-def _run_rq_worker() -> None:
+def worker_env() -> dict[str, str]:
+    """The environment of a worker in a process of its own: this test run's database and backend,
+    fetching from the local outlet."""
     db = connection.settings_dict
     if connection.vendor != "postgresql":
         raise AssertionError(
-            "The RQ worker runs in a process of its own and needs a database it can open: run these "
-            f"tests on PostgreSQL (DATABASE_URL), not {connection.vendor} (make test-tasks-rq does)."
+            "A worker in a process of its own needs a database it can open: run these tests on "
+            f"PostgreSQL (DATABASE_URL), not {connection.vendor} (make test-tasks-rq does)."
         )
-    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     env = {
         **os.environ,
-        "DATABASE_URL": url,
-        "NEWSAPP_TASKS_BACKEND": "rq",
-        "NEWSAPP_TASKS_REDIS_URL": settings.RQ_QUEUES["default"]["URL"],
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "NEWSAPP_FETCH_ALLOW_PRIVATE": "true",
         "NEWSAPP_FETCH_HOST_INTERVAL": "0",
     }
+    if on_rq():
+        env |= {
+            "NEWSAPP_TASKS_BACKEND": "rq",
+            "NEWSAPP_TASKS_REDIS_URL": settings.RQ_QUEUES["default"]["URL"],
+        }
+    return env
+
+
+def _run_rq_worker() -> None:
     done = subprocess.run(
         [sys.executable, "manage.py", "rqworker", "--burst", "--with-scheduler", "default"],
         cwd=ROOT,
-        env=env,
+        env=worker_env(),
         capture_output=True,
         text=True,
         timeout=120,

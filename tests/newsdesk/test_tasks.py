@@ -6,6 +6,9 @@ Tests marked tasks_backend run through whichever backend the settings name, with
 CI runs them a second time on RQ (Redis). They commit (transaction=True) so a worker in a process of
 its own sees their rows."""
 
+import subprocess
+import sys
+import threading
 import time
 from datetime import timedelta
 
@@ -20,12 +23,14 @@ from newsdesk.models import Feed, Piece
 from newsdesk.queued import waiting_calls
 from tests.newsdesk.servers import serve
 from tests.newsdesk.tasks_helpers import (
+    ROOT,
     empty_queue,
     make_feed,
     on_rq,
     outlet_routes,
     queued_runs,
     run_worker,
+    worker_env,
 )
 
 pytestmark = pytest.mark.django_db
@@ -247,3 +252,63 @@ def test_a_new_feed_is_queued_once_its_transaction_commits(outlet, django_captur
     for callback in callbacks:
         callback()
     assert waiting_calls(tasks.fetch_feed_task) == [{"feed_id": feed.pk}]
+
+
+@pytest.mark.postgres
+@committing
+def test_a_worker_killed_mid_fetch_loses_nothing():
+    """For real: a db_worker in a process of its own is killed (SIGKILL) while it reads an article
+    page. The pieces it stored are kept, its task row stays RUNNING and the lease held; once the
+    lease runs out the sweeper queues the feed and the next worker stores the rest, once each."""
+    holder, blocked, release = {}, threading.Event(), threading.Event()
+    routes = outlet_routes(holder, ITEMS)
+    page = routes["/story-1"]
+
+    def stalled(request):
+        blocked.set()
+        release.wait(30)
+        return page
+
+    routes["/story-1"] = stalled
+    with serve(routes) as server:
+        holder["origin"] = server.origin
+        feed = make_feed(server)  # its first fetch is queued
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "db_worker",
+                "--no-reload",
+                "--no-startup-delay",
+                "--interval",
+                "0.1",
+            ],
+            cwd=ROOT,
+            env=worker_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            assert blocked.wait(60), "the worker never reached the article page"
+            worker.kill()
+            worker.wait(10)
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+        feed.refresh_from_db()
+        assert feed.leased_until > timezone.now() and feed.last_fetched_at is None
+        row = DBTaskResult.objects.get(task_path="newsdesk.tasks.fetch_feed_task")
+        assert row.status == "RUNNING"
+        # The item before the stalled one was stored whole, in its own transaction; none after.
+        assert list(Piece.objects.values_list("title", flat=True)) == ["Ferry terminal story 0"]
+
+        release.set()
+        assert tasks.poll_feeds.call() == {"enqueued": []}  # the lease still holds
+        Feed.objects.filter(pk=feed.pk).update(leased_until=timezone.now() - timedelta(seconds=1))
+        assert tasks.poll_feeds.call() == {"enqueued": [feed.pk]}
+        run_worker()
+
+    feed.refresh_from_db()
+    assert feed.last_status == Feed.Status.OK
+    titles = sorted(Piece.objects.values_list("title", flat=True))
+    assert titles == [f"Ferry terminal story {i}" for i in range(ITEMS)]  # each once
