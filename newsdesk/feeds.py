@@ -27,6 +27,7 @@ JSON_TYPES = ("application/feed+json", "application/json")
 HTML_START = re.compile(rb"^(?:\s|<!--.*?-->)*<(?:!doctype\s+html|html|head|body)[\s>]", re.I | re.S)
 EMAIL_NAME = re.compile(r"^\s*[^\s@]+@[^\s@]+\s*\((?P<name>[^()]+)\)\s*$")
 LANGUAGE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})*")
+URL_BLANKS = str.maketrans("", "", "\t\r\n")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 BLOCKS = frozenset(
     {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre"}
@@ -113,15 +114,17 @@ def web_url(value, base: str) -> str:
     """`value` as an absolute http(s) URL resolved against `base`, or "" if it is none."""
     if not isinstance(value, str) or not value.strip():
         return ""
+    # As browsers do: line breaks and tabs inside an address dropped, spaces escaped.
+    value = value.strip().translate(URL_BLANKS).replace(" ", "%20")
     try:
-        absolute = urljoin(base, value.strip())
+        absolute = urljoin(base, value)
         parts = urlsplit(absolute)
         parts.port  # noqa: B018 (raises ValueError for a port that is no number)
     except ValueError:
         return ""
     if parts.scheme not in ("http", "https") or not parts.hostname or len(absolute) > MAX_URL:
         return ""
-    if CONTROL.search(absolute) or any(space in absolute for space in " \t\r\n"):
+    if CONTROL.search(absolute):
         return ""  # no address has them: a broken feed
     return absolute
 

@@ -258,3 +258,15 @@ def test_html_text_of_anything_is_text(html):
 )
 def test_language_tags(value, tag):
     assert language_tag(value) == tag
+
+
+def test_addresses_with_spaces_or_line_breaks_are_read_as_browsers_do():
+    body = (
+        b"<rss version='2.0'><channel><item><title>a</title><link>/news/two words\n/page</link></item>"
+        b"<item><title>b</title><guid isPermaLink='true'>https://x.example/b\x01</guid></item></channel></rss>"
+    )
+    feed = parse_feed(
+        body, content_type="application/rss+xml", url="https://x.example/", fetched_at=FETCHED_AT
+    )
+    assert [item.url for item in feed.items] == ["https://x.example/news/two%20words/page"]
+    assert feed.skipped == 1
