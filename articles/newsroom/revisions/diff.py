@@ -143,6 +143,13 @@ def _rating_text(rating: dict | None) -> str:
     return text
 
 
+WIRE_COPY_MARKED = "marked a wire copy"
+
+
+def _copy_note(row: dict) -> tuple[str, ...]:
+    return (WIRE_COPY_MARKED,) if row["wire_copy"] else ()
+
+
 def _source_changes(old: tuple[dict, ...], new: tuple[dict, ...], names: Names) -> list[SourceChange]:
     old_by_pk = {row["pk"]: row for row in old}
     pairs, added = [], []
@@ -176,10 +183,12 @@ def _source_changes(old: tuple[dict, ...], new: tuple[dict, ...], names: Names) 
             details.append(f"headline: “{before['title']}” → “{after['title']}”")
         if before["position"] != after["position"]:
             details.append(f"position: {before['position']} → {after['position']}")
+        if before["wire_copy"] != after["wire_copy"]:
+            details.append(WIRE_COPY_MARKED if after["wire_copy"] else "no longer marked a wire copy")
         if details:
             changes.append(change("changed", after, details))
-    changes.extend(change("added", row) for row in still_added)
-    changes.extend(change("removed", row) for row in removed_by_url.values())
+    changes.extend(change("added", row, _copy_note(row)) for row in still_added)
+    changes.extend(change("removed", row, _copy_note(row)) for row in removed_by_url.values())
     return changes
 
 

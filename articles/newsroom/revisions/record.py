@@ -38,7 +38,8 @@ STORY_FIELDS = (
     "published_at",
     "featured",
 )
-SOURCE_FIELDS = ("source_id", "url", "title", "position")
+# A revision recorded before wire_copy existed reads it as False (reversion fills the default).
+SOURCE_FIELDS = ("source_id", "url", "title", "position", "wire_copy")
 RATING_FIELDS = ("left", "center", "right", "method", "unrated_sources")
 NO_USER = "no user (an import or a script)"
 
