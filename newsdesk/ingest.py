@@ -147,8 +147,9 @@ def _item_store(feed: Feed, item: FeedItem, *, report: FeedReport, seen: set[str
         except IntegrityError:
             return  # another worker stored it meanwhile, from another feed listing it
         candidate = grouping.group_piece(piece)
-        if _copies_mark(piece):
-            grouping.candidate_refresh(candidate)  # its outlet count: copies count as their original
+        # Outlet counts: a copy counts as its original.
+        for changed in Candidate.objects.filter(pk__in=_copies_mark(piece)):
+            grouping.candidate_refresh(changed)
     report.pieces.append(piece.pk)
     report.copies += piece.copy_of_id is not None
     report.from_feed_text += piece.extraction == Piece.Extraction.FEED
@@ -213,11 +214,11 @@ def _piece_build(feed: Feed, item: FeedItem, *, url: str, page: Extracted | None
     )
 
 
-def _copies_mark(piece: Piece) -> bool:
+def _copies_mark(piece: Piece) -> set[int]:
     """Mark wire copies among the piece's candidate's pieces from other outlets: the earliest of a
-    near-identical set is the original, the others its copies. True if any was marked."""
+    near-identical set is the original, the others its copies. The candidates of the pieces marked."""
     if not piece.fingerprint:
-        return False
+        return set()
     others = (
         Piece.objects.filter(candidate_id=piece.candidate_id)
         .exclude(outlet_id=piece.outlet_id)
@@ -226,7 +227,7 @@ def _copies_mark(piece: Piece) -> bool:
     )
     near = [other.pk for other in others if is_copy(piece.fingerprint, other.fingerprint, bits=NEAR_BITS)]
     if not near:
-        return False
+        return set()
     # The fingerprint shortlists, the texts decide (SimHash alone mistakes a few same-event pieces).
     copies = [
         other
@@ -234,18 +235,19 @@ def _copies_mark(piece: Piece) -> bool:
         if overlap(piece.text, other.text) >= COPY_OVERLAP
     ]
     if not copies:
-        return False
+        return set()
     originals = list(Piece.objects.filter(pk__in={c.copy_of_id or c.pk for c in copies}))
     earliest = min([*originals, piece], key=lambda p: (p.published_at, p.pk))
     if earliest is piece:
-        # Read later, published first: this piece is the original the others copied.
-        Piece.objects.filter(Q(pk__in=[o.pk for o in originals]) | Q(copy_of__in=originals)).update(
-            copy_of=piece
-        )
-    else:
-        piece.copy_of = earliest
-        piece.save(update_fields=["copy_of"])
-    return True
+        # Read later, published first: this piece is the original the others copied (they may
+        # have been grouped elsewhere with copies of their own).
+        marked = Piece.objects.filter(Q(pk__in=[o.pk for o in originals]) | Q(copy_of__in=originals))
+        candidates = set(marked.values_list("candidate_id", flat=True))
+        marked.update(copy_of=piece)
+        return candidates | {piece.candidate_id}
+    piece.copy_of = earliest
+    piece.save(update_fields=["copy_of"])
+    return {piece.candidate_id}
 
 
 def _summaries_make(touched: set[int]) -> None:
