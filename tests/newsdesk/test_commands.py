@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.core.management import CommandError, ManagementUtility, call_command
+from django.core.management import CommandError, ManagementUtility, base, call_command
 from django.utils import timezone
 
 from articles.models import Source
@@ -59,8 +59,10 @@ def run(*args) -> str:
 
 
 def exit_code(argv: list[str], capsys) -> tuple[int, str]:
-    """The command run as from the shell (manage.py ARGS): its exit status and stderr."""
-    with pytest.raises(SystemExit) as stopped:
+    """The command run as from the shell (manage.py ARGS): its exit status and stderr. Django closes
+    the database connections after a command run so; the test's own is kept open."""
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(SystemExit) as stopped:
+        patch.setattr(base.connections, "close_all", lambda: None)
         ManagementUtility(["manage.py", *argv]).execute()
     return stopped.value.code, capsys.readouterr().err
 

@@ -144,6 +144,7 @@ def test_a_fetch_lost_with_its_worker_is_made_again_once_the_lease_runs_out(outl
 # --- The database backend's queue, in this process ---------------------------------------------------
 
 
+@committing  # db_worker (close_old_connections) would close a test transaction's connection
 def test_db_worker_batch_runs_the_queue(outlet):
     first = make_feed(outlet)
     second = Feed.objects.create(outlet=first.outlet, url=outlet.url("/feed.xml?edition=2"))
@@ -159,12 +160,13 @@ def test_db_worker_batch_runs_the_queue(outlet):
     assert sorted(results.values_list("status", flat=True)) == ["READY", "SUCCESSFUL"]
 
 
+@committing  # db_worker (close_old_connections) would close a test transaction's connection
 def test_a_killed_worker_loses_nothing(outlet):
     """A worker killed mid-fetch: its task row stays RUNNING, the feed's lease held, nothing
     completed. Nothing else fetches it while the lease holds; once it runs out, the sweeper queues it
     and the next worker fetches every item."""
     feed = make_feed(outlet)
-    row = DBTaskResult.objects.get(id=tasks.fetch_feed_task.enqueue(feed_id=feed.pk).id)
+    row = DBTaskResult.objects.get(task_path="newsdesk.tasks.fetch_feed_task")  # its first fetch
     row.claim("killed-worker")  # the task started...
     Feed.objects.filter(pk=feed.pk).update(leased_until=timezone.now() + polling.LEASE)  # ...took the lease
     # (and the worker died: no completion, no state saved)
@@ -183,11 +185,11 @@ def test_a_killed_worker_loses_nothing(outlet):
     assert row.status == "RUNNING"  # the dead run is left as it was; its work was done again
 
 
+@committing  # db_worker (close_old_connections) would close a test transaction's connection
 def test_a_duplicate_fetch_does_nothing_and_leaves_one_next_run(outlet):
-    feed = make_feed(outlet)
-    # Two ways to the same feed (its first fetch, and a sweep that found it due): both queued.
-    first = tasks.fetch_feed_task.enqueue(feed_id=feed.pk)
-    second = tasks.fetch_feed_task.enqueue(feed_id=feed.pk)
+    feed = make_feed(outlet)  # its first fetch is queued...
+    [first] = DBTaskResult.objects.filter(task_path="newsdesk.tasks.fetch_feed_task")
+    second = tasks.fetch_feed_task.enqueue(feed_id=feed.pk)  # ...and a sweep found it due meanwhile
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", "--interval", "0", verbosity=0)
     done = [tasks.fetch_feed_task.get_result(r.id).return_value["done"] for r in (first, second)]
     assert done[0] == Feed.Status.OK
