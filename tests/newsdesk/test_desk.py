@@ -275,7 +275,8 @@ def test_later_pieces_are_offered_and_added_as_sources(newsroom, writer):
     assert rows[-2:] == [(newcomer.url, 5, False), (copy.url, 6, True)]
     assert list(desk.pieces_offered(cand)) == []
     rating = BiasRating.objects.get(article=article)
-    assert (rating.left, rating.center, rating.right) == (25, 50, 25)  # center twice, the copy once
+    # The center outlet's second piece is no second voice (one voice per outlet); the copy none.
+    assert (rating.left, rating.center, rating.right) == (34, 33, 33)
     assert Version.objects.get_for_object(article).count() == 2
 
 
