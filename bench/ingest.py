@@ -29,7 +29,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -212,19 +211,19 @@ def benchmark(args) -> dict:
         for workers in args.workers:
             runs.append(run_once(env, outlets, workers=workers, var=VAR, time_limit=args.run_limit))
         if args.profile:
-            with tempfile.TemporaryDirectory() as folder:
-                path = Path(folder) / "worker.prof"
-                profiled = run_once(
-                    env, outlets, workers=args.workers[0], var=VAR, time_limit=args.run_limit, profile=path
-                )
-                runs.append(profiled)
-                report["profile"] = {
-                    "workers": args.workers[0],
-                    "wall": profiled["seconds"],
-                    "rows": profile_breakdown(path),
-                }
-                run([PYTHON, "-c", f"import pstats; pstats.Stats({str(path)!r}).sort_stats('cumulative')"
-                     ".print_stats(45)"], log_path=VAR / "logs" / "profile.txt")  # fmt: skip
+            path = VAR / "run" / "worker.prof"  # kept for a closer look (pstats)
+            path.unlink(missing_ok=True)
+            profiled = run_once(
+                env, outlets, workers=args.workers[0], var=VAR, time_limit=args.run_limit, profile=path
+            )
+            runs.append(profiled)
+            report["profile"] = {
+                "workers": args.workers[0],
+                "wall": profiled["seconds"],
+                "rows": profile_breakdown(path),
+            }
+            run([PYTHON, "-c", f"import pstats; pstats.Stats({str(path)!r}).sort_stats('cumulative')"
+                 ".print_stats(45)"], log_path=VAR / "logs" / "profile.txt")  # fmt: skip
         if args.unthrottled:
             runs.append(
                 run_once(
