@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 
 # A word: letters or digits, with inner apostrophes, dots or commas kept ("O'Neill", "4.5", "1,200").
 WORD = re.compile(r"[^\W_]+(?:[.,'’][^\W_]+)*")
-SENTENCE_END = re.compile(r"[.!?:;\"“”]\s*$")
+# What comes before a word that opens a sentence: a full stop (a closing quote may follow it), or
+# an opening quote ('"Never again," Moira Banks said': Never opens one, Moira does not).
+SENTENCE_END = re.compile(r"(?:[.!?:;][\"”’)]?\s*|\s[\"“‘(]\s*)$")
 MAX_LENGTH = 64  # Term.text
 
 # Function words, and words every news report uses whatever it is about (reporting verbs, time

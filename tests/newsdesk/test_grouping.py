@@ -301,3 +301,10 @@ def test_refresh_after_a_copy_is_marked_recounts_outlets_and_keeps_an_original_h
     candidate.refresh_from_db()
     assert candidate.outlets_count == 1
     assert candidate.title == STORM[0]
+
+
+def test_a_piece_without_words_starts_its_own_candidate():
+    grouped(STORM)
+    empty = grouped(("", ""), at=T0 + timedelta(minutes=1))
+    assert empty.candidate.pieces.count() == 1
+    assert empty.candidate.outlets_count == 1
