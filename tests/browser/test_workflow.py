@@ -198,6 +198,23 @@ COUNTED_SOURCES = """(n) => {
     return rated + others === n;
 }"""
 
+# The outlets that have a voice, read from the rows ([id, name], each outlet once): rows neither
+# ticked for deletion nor ticked as wire copies.
+VOICED_OUTLETS = """() => {
+    const ticked = (select, box) => {
+        const input = document.querySelector(`[name="${select.name.replace(/-source$/, box)}"]`);
+        return Boolean(input && input.checked);
+    };
+    const voiced = new Map();
+    for (const select of document.querySelectorAll('select[name^="article_sources-"]')) {
+        if (/^article_sources-\\d+-source$/.test(select.name) && select.value
+            && !ticked(select, "-DELETE") && !ticked(select, "-wire_copy")) {
+            voiced.set(select.value, select.selectedOptions[0].textContent.trim());
+        }
+    }
+    return [...voiced];
+}"""
+
 
 def test_the_bias_of_the_sources_follows_the_outlets_as_they_are_picked(open_tab, app):
     story = make_draft(app, f"Ferry fares rise on the island routes {secrets.token_hex(2)}")
@@ -207,13 +224,24 @@ def test_the_bias_of_the_sources_follows_the_outlets_as_they_are_picked(open_tab
     expect(page.locator("#sources-bias")).to_be_visible()
     saved = int(page.locator("#id_article_sources-INITIAL_FORMS").input_value())
     assert saved >= 1
-    page.wait_for_function(COUNTED_SOURCES, arg=saved)
+    voiced = page.evaluate(VOICED_OUTLETS)
+    page.wait_for_function(COUNTED_SOURCES, arg=len(voiced))
 
-    # The empty row after the saved ones gets an outlet: the panel counts it at once, no page load.
-    pick_outlet(page, saved, app.facts["sources"][-1]["name"])
-    page.wait_for_function(COUNTED_SOURCES, arg=saved + 1)
-    # Ticking a saved row for deletion takes it out again.
+    # The empty row after the saved ones gets an outlet the story does not cite yet: the panel counts
+    # it at once, no page load.
+    cited = {name for _, name in voiced}
+    new = next(s["name"] for s in reversed(app.facts["sources"]) if s["name"] not in cited)
+    pick_outlet(page, saved, new)
+    page.wait_for_function(COUNTED_SOURCES, arg=len(voiced) + 1)
+    # Ticked as a wire copy it has no voice; the same outlet in another row is one voice, not two.
+    page.locator(f"#id_article_sources-{saved}-wire_copy").check()
+    page.wait_for_function(COUNTED_SOURCES, arg=len(voiced))
+    page.locator(f"#id_article_sources-{saved}-wire_copy").uncheck()
+    page.locator("#article_sources-group").get_by_role("button", name=re.compile("Add another")).click()
+    pick_outlet(page, saved + 1, new)
+    page.wait_for_function(COUNTED_SOURCES, arg=len(voiced) + 1)
+    # Ticking a saved row for deletion takes its outlet out (unless another row cites it too).
     page.locator("#id_article_sources-0-DELETE").check()
-    page.wait_for_function(COUNTED_SOURCES, arg=saved)
+    page.wait_for_function(COUNTED_SOURCES, arg=len(page.evaluate(VOICED_OUTLETS)))
     expect(page.locator("#sources-bias-method")).to_be_visible()
     editor.assert_clean("the live bias panel")
