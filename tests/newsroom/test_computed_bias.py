@@ -92,3 +92,14 @@ def test_a_changed_lean_recomputes_with_each_outlet_once(outlets):
     assert stories.source_changed(source=outlets["center"], lean_changed=True, name_changed=False) == 1
     rating = BiasRating.objects.get(article=article)
     assert (rating.left, rating.center, rating.right) == (50, 0, 50)
+
+
+def test_readers_get_the_bar_as_computed_with_every_piece_still_listed(client, outlets):
+    article = ArticleFactory()
+    for outlet, copy in [("left", False), ("left", False), ("center", False), ("right", True)]:
+        cite(article, outlets[outlet], wire_copy=copy)
+    computed(article)
+    html = client.get(article.get_absolute_url()).content.decode()
+    assert 'aria-label="Coverage bias: 50% left, 50% center, 0% right"' in html
+    for row in article.article_sources.all():
+        assert row.url in html  # the copy is cited all the same
