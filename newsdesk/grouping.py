@@ -58,6 +58,7 @@ def group_piece(piece: Piece) -> Candidate:
     if piece.candidate_id:
         return piece.candidate
     with transaction.atomic():
+        _take_turn()
         counts, names = _counts(piece.title, piece.text)
         df, total = _frequencies(counts.keys(), counting=True)
         vector = _vector(counts, names, df, total)
@@ -192,6 +193,18 @@ def _frequencies(texts, *, counting: bool) -> tuple[dict[str, int], int]:
     if counting:
         return {t: rows.get(t, 0) + 1 for t in texts}, total + 1
     return {t: max(rows.get(t, 0), 1) for t in texts}, max(total, 1)
+
+
+def _take_turn() -> None:
+    """Group one piece at a time across every worker, until the caller's transaction ends.
+
+    Without it two workers reading two outlets' first pieces on one event at once would each find
+    no candidate and start one each. The lock is the ALL_PIECES row every grouping updates anyway,
+    taken first, so the rows counted after it are always locked in the same order (no deadlock).
+    On SQLite the transaction's write lock (taken when it starts) already does this. The turn
+    lasts one piece's grouping (tens of milliseconds), not a feed's fetch."""
+    Term.objects.get_or_create(text=ALL_PIECES, defaults={"pieces": 0})
+    Term.objects.select_for_update().filter(text=ALL_PIECES).values_list("pk").first()
 
 
 def _count(texts) -> None:

@@ -308,3 +308,50 @@ def test_a_piece_without_words_starts_its_own_candidate():
     empty = grouped(("", ""), at=T0 + timedelta(minutes=1))
     assert empty.candidate.pieces.count() == 1
     assert empty.candidate.outlets_count == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_workers_grouping_one_events_first_pieces_at_once_make_one_candidate():
+    # Each worker's transaction pauses after its lookup found nothing, as long as it can: without
+    # a turn taken before the lookup (grouping._take_turn) both would start a candidate; with it the
+    # second looks after the first committed. (Checked: with the turn and the count moved after the
+    # lookup, two candidates are made.)
+    import contextlib
+    import threading
+
+    from django.db import connections, transaction
+
+    first, second = piece(STORM), piece(STORM_AGAIN)
+    real_closest = grouping._closest
+    both_inside = threading.Barrier(2, timeout=2)
+
+    def slow_closest(*args, **kwargs):
+        found = real_closest(*args, **kwargs)
+        # Times out when the other worker is kept waiting for its turn.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_inside.wait()
+        return found
+
+    errors = []
+
+    def work(made):
+        try:
+            with transaction.atomic():
+                group_piece(made)
+        except Exception as exc:  # reported below, with the thread's own failure
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    with mock.patch.object(grouping, "_closest", slow_closest):
+        threads = [threading.Thread(target=work, args=(made,)) for made in (first, second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=20)
+    assert not errors
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.candidate_id == second.candidate_id
+    assert Candidate.objects.count() == 1
