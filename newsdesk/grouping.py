@@ -10,7 +10,7 @@ with their centroids (cosine), and joins the closest one at or above THRESHOLD, 
 candidate. So the queries and the rows read for one piece depend on how much news there is around
 its time, never on how many pieces are stored (tests/newsdesk/test_grouping.py measures it).
 
-The parameters are round numbers chosen on the labelled corpus (tests/newsdesk/corpus), kept few
+The parameters are round numbers chosen on the labelled corpus (newsdesk/demo/corpus), kept few
 on purpose so they hold beyond it: with NAME_BOOST 3, every THRESHOLD from 0.2 to 0.3, IDF_PRIOR
 from 100 to 1,000 and HEADLINE_WEIGHT 2 or 3 scored a B-cubed F1 of 0.91 or more on its 320
 pieces; 0.25 sits in the middle (higher splits events told in different words, lower joins

@@ -26,7 +26,7 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 # Copies by fingerprint alone: at most this many of the 64 bits apart. SimHash bits differ in
 # proportion to the angle between the texts, so a light edit costs more bits than one would think.
-# Measured on the corpus (tests/newsdesk/corpus, texts of ~100 words, each edited at random): 3% of
+# Measured on the corpus (newsdesk/demo/corpus, texts of ~100 words, each edited at random): 3% of
 # words changed, or a sentence added, moves a text 7-8 bits (median), 12 (90th percentile), 14 (97th);
 # another outlet's own piece on the same event stayed 17 bits or more from every other (18,000 pairs).
 COPY_BITS = 12

@@ -1,18 +1,16 @@
-"""The extractive summary over every event of the labelled corpus (tests/newsdesk/corpus/): each
+"""The extractive summary over every event of the labelled corpus (newsdesk/demo/corpus/): each
 event's pieces as one candidate, in memory (no database needed: the maker reads pieces only)."""
 
 import json
 import statistics
 from collections import Counter
 from datetime import datetime
-from pathlib import Path
 
 from articles.models import Source
+from newsdesk.demo.corpus import CORPUS_DIR as CORPUS
 from newsdesk.models import Piece
 from newsdesk.summaries import extractive
 from newsdesk.summaries.sentences import sentences
-
-CORPUS = Path(__file__).parent / "corpus"
 
 
 def events() -> dict[str, list[Piece]]:

@@ -1,40 +1,11 @@
-"""The labelled corpus the grouping is judged on, and the B-cubed measure it is judged by.
+"""The B-cubed measure the grouping is judged by, and the labelled corpus it is judged on
+(newsdesk/demo/corpus/, loaded by newsdesk.demo.corpus: the demo serves the same pieces)."""
 
-outlets.json lists ten fictional outlets with their leans; each events_<letter>.json is a list of
-pieces, {"event", "outlet", "url", "title", "published_at", "author", "text"}, whose "event" is the
-label: the pieces sharing it report one event. Every text was written for this project.
-"""
-
-import json
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 
-FOLDER = Path(__file__).parent
-FIELDS = frozenset({"event", "outlet", "url", "title", "published_at", "author", "text"})
+from newsdesk.demo.corpus import FIELDS, outlets, pieces
 
-
-def outlets() -> list[dict]:
-    """The outlets: {"domain", "name", "bias"}."""
-    return json.loads((FOLDER / "outlets.json").read_text(encoding="utf-8"))
-
-
-def pieces() -> list[dict]:
-    """Every piece of every events_*.json present, in publishing order, "published_at" read into
-    an aware datetime. A piece missing a field or naming an unknown outlet is an error."""
-    domains = {outlet["domain"] for outlet in outlets()}
-    found = []
-    for path in sorted(FOLDER.glob("events_*.json")):
-        for number, piece in enumerate(json.loads(path.read_text(encoding="utf-8"))):
-            if set(piece) != FIELDS:
-                raise ValueError(f"{path.name} piece {number}: fields {sorted(set(piece) ^ FIELDS)} wrong")
-            if piece["outlet"] not in domains:
-                raise ValueError(f"{path.name} piece {number}: unknown outlet {piece['outlet']}")
-            published_at = datetime.fromisoformat(piece["published_at"])
-            if published_at.tzinfo is None:
-                raise ValueError(f"{path.name} piece {number}: published_at has no time zone")
-            found.append({**piece, "published_at": published_at})
-    return sorted(found, key=lambda piece: (piece["published_at"], piece["url"]))
+__all__ = ["FIELDS", "Scores", "bcubed", "outlets", "pieces"]
 
 
 @dataclass(frozen=True)

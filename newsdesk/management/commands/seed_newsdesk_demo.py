@@ -1,0 +1,58 @@
+"""The demo newsdesk: the corpus's ten outlets, each following its feed on the demo feed server.
+
+    python manage.py seed_newsdesk_demo --feeds-at http://127.0.0.1:8001
+
+Written as an import document (outlets with "feeds") and loaded by the importer editors use, so
+running it again changes nothing. `make run` starts the feed server (newsdesk.demo.feed_server)
+and runs this before the worker; the worker then fetches the feeds as it would real outlets'.
+"""
+
+import json
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.core.management.base import BaseCommand, CommandError
+
+from articles.transfer.importing import ImportFailed, import_file
+from newsdesk.demo import corpus
+
+
+class Command(BaseCommand):
+    help = "Add the demo outlets with their feeds on the demo feed server (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--feeds-at",
+            required=True,
+            help="The demo feed server's address, e.g. http://127.0.0.1:8001",
+        )
+
+    def handle(self, *args, feeds_at, **options):
+        base = feeds_at.rstrip("/")
+        parts = urlsplit(base)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+            raise CommandError(
+                f"--feeds-at must be a server's address like http://127.0.0.1:8001, not {feeds_at!r}"
+            )
+        document = {
+            "sources": [
+                {
+                    "name": outlet["name"],
+                    "domain": outlet["domain"],
+                    "homepage": f"https://{outlet['domain']}/",
+                    "bias": outlet["bias"],
+                    "description": "A fictional outlet of the demo newsdesk; its feed is served locally.",
+                    "feeds": [f"{base}/{outlet['domain']}/feed.xml"],
+                }
+                for outlet in corpus.outlets()
+            ]
+        }
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "newsdesk-demo.json"
+            path.write_text(json.dumps(document))
+            try:
+                result = import_file(path)
+            except ImportFailed as exc:
+                raise CommandError(f"The demo outlets could not be added: {exc}") from exc
+        self.stdout.write(f"Demo newsdesk outlets: {result}; feeds at {base}/<outlet>/feed.xml")
