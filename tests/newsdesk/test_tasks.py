@@ -26,7 +26,6 @@ from tests.newsdesk.tasks_helpers import (
     ROOT,
     empty_queue,
     make_feed,
-    on_rq,
     outlet_routes,
     queued_runs,
     run_worker,
@@ -89,14 +88,17 @@ def test_a_new_feed_is_fetched_by_the_worker_and_queues_its_next_run_at_its_next
 @pytest.mark.tasks_backend
 @committing
 def test_run_after_holds_a_fetch_until_its_time(outlet):
-    # Far enough ahead that the worker has started (RQ's, a process of its own, takes seconds) and
-    # found nothing due before the time comes.
-    soon = timezone.now() + timedelta(seconds=30 if on_rq() else 3)
+    # Far enough ahead that the worker has started and found nothing due before the time comes:
+    # RQ's starts in a process of its own, which takes seconds on a busy machine, so it is timed.
+    started = time.monotonic()
+    run_worker()
+    soon = timezone.now() + timedelta(seconds=max(3.0, 3 * (time.monotonic() - started)))
     feed = make_feed(outlet, active=False)
     Feed.objects.filter(pk=feed.pk).update(active=True, next_fetch_at=soon)
     tasks.fetch_feed_task.using(run_after=soon).enqueue(feed_id=feed.pk)
 
     run_worker()
+    assert timezone.now() < soon, "the worker took longer than the wait: the test proves nothing"
     assert feed_requests(outlet) == 0  # queued, but not before its time
 
     time.sleep(max(0.0, (soon - timezone.now()).total_seconds()) + 0.5)
@@ -114,12 +116,15 @@ def test_the_sweeper_is_queued_once_fetches_the_due_feeds_and_queues_itself(outl
     call_command("feeds", "schedule", verbosity=0)  # idempotent: `make run` calls it at every start
     assert len(queued_runs(tasks.poll_feeds)) == 1
 
+    before = timezone.now()
     run_worker()
+    after = timezone.now()
 
     feed.refresh_from_db()
     assert feed.last_status == Feed.Status.OK and feed_requests(outlet) == 1
+    # The next sweep a minute after this one ran (RQ keeps whole seconds).
     [(_, next_sweep)] = queued_runs(tasks.poll_feeds)
-    assert timedelta(seconds=30) < next_sweep - timezone.now() <= tasks.SWEEP_EVERY
+    assert before + tasks.SWEEP_EVERY - timedelta(seconds=1) <= next_sweep <= after + tasks.SWEEP_EVERY
 
 
 @pytest.mark.tasks_backend
