@@ -23,8 +23,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Case, F, Sum, When
 
 from articles.bias import BiasSplit, split_from_leans
 from articles.models import Source
@@ -159,16 +158,22 @@ def pieces_split(*, pieces) -> Candidate:
 def candidate_balance(candidate: Candidate) -> BiasSplit | None:
     """Left / center / right shares over the distinct outlets reporting the candidate, a copy
     counted as its original's outlet (a wire story run by five outlets is one voice); None if
-    no outlet is rated."""
+    no outlet is rated. The same rule as a story drafted from it (newsdesk.desk marks such copies
+    wire_copy; articles.bias.voices leaves them out)."""
     leans = Source.objects.filter(pk__in=_origins(candidate)).values_list("bias", flat=True)
     return split_from_leans(leans)
 
 
 def _origins(candidate: Candidate):
-    """The distinct outlets of the candidate's original pieces (a copy stands for its original)."""
+    """The distinct outlets of the candidate's original pieces: a copy stands for its original when
+    the original is here too; one whose original was split off speaks for its own outlet."""
     return (
         Piece.objects.filter(candidate=candidate)
-        .annotate(origin=Coalesce("copy_of__outlet_id", "outlet_id"))
+        .annotate(
+            origin=Case(
+                When(copy_of__candidate=candidate, then=F("copy_of__outlet_id")), default=F("outlet_id")
+            )
+        )
         .values("origin")
         .distinct()
     )

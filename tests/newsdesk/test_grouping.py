@@ -286,6 +286,17 @@ def test_balance_counts_each_outlet_once_and_a_copy_as_its_original():
     assert candidate_balance(candidate) == BiasSplit(50, 50, 0, 0)
 
 
+def test_a_copy_whose_original_was_split_off_speaks_for_its_own_outlet_as_in_a_drafted_story():
+    left, right = outlet(Source.Lean.LEFT), outlet(Source.Lean.RIGHT)
+    original = grouped(STORM, source=left)
+    copy = grouped(STORM, source=right, copy_of=original, at=T0 + timedelta(hours=1))
+    assert candidate_balance(copy.candidate) == BiasSplit(100, 0, 0, 0)
+    pieces_split(pieces=[original])
+    copy.refresh_from_db()
+    # articles.bias.voices counts it too: the desk marks a copy wire_copy only beside its original.
+    assert candidate_balance(copy.candidate) == BiasSplit(0, 0, 100, 0)
+
+
 def test_balance_of_unrated_outlets_is_none():
     made = grouped(STORM, source=outlet(Source.Lean.UNRATED))
     assert candidate_balance(made.candidate) is None
