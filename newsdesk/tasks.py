@@ -114,9 +114,11 @@ def schedule_next(feed: Feed) -> bool:
 
 def queue_new_feed(sender, instance: Feed, created: bool, raw: bool = False, **kwargs) -> None:
     """post_save of Feed: a feed added (admin, `feeds add`, an import) is fetched soon, once the
-    transaction that adds it has committed (a dry-run import or a failed one queues nothing)."""
+    transaction that adds it has committed (a dry-run import or a failed one queues nothing). A
+    queue that cannot be reached (Redis down) is logged, not an error of the save: the feed is due,
+    so the sweeper queues it once the queue is back."""
     if created and not raw and instance.active:
-        transaction.on_commit(lambda: fetch_feed_task.enqueue(feed_id=instance.pk))
+        transaction.on_commit(lambda: fetch_feed_task.enqueue(feed_id=instance.pk), robust=True)
 
 
 def lease_held(feed: Feed, now) -> bool:

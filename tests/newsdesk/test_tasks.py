@@ -319,3 +319,17 @@ def test_a_worker_killed_mid_fetch_loses_nothing():
     assert feed.last_status == Feed.Status.OK
     titles = sorted(Piece.objects.values_list("title", flat=True))
     assert titles == [f"Ferry terminal story {i}" for i in range(ITEMS)]  # each once
+
+
+def test_a_queue_out_of_reach_does_not_fail_the_feeds_save(
+    outlet, monkeypatch, django_capture_on_commit_callbacks
+):
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(tasks.fetch_feed_task.get_backend(), "enqueue", unreachable)
+    with django_capture_on_commit_callbacks(execute=True):
+        feed = make_feed(outlet)  # saved; the error is logged (robust on_commit)
+    assert Feed.objects.filter(pk=feed.pk).exists()
+    monkeypatch.undo()
+    assert tasks.poll_feeds.call()["enqueued"] == [feed.pk]  # the sweeper queues it
