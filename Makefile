@@ -17,8 +17,9 @@ RUFF := $(BIN)/ruff
 PYTHON ?=
 # Extra pytest arguments, e.g. make test PYTEST_ARGS="-k slug -x"
 PYTEST_ARGS ?=
-# Where `make run` serves.
+# Where `make run` serves, and where it serves the demo outlets' feeds for the newsdesk.
 RUN_ADDR ?= 127.0.0.1:8000
+DEMO_FEEDS_ADDR ?= 127.0.0.1:8001
 
 .PHONY: help .venv setup run test test-postgres test-tasks-rq browser-tools test-browser lint format migrations-check bench bench-scale bench-search bench-ingest bench-cookie clean clean-data
 
@@ -44,9 +45,10 @@ $(STAMP): pyproject.toml
 .env: | $(STAMP) ## Write a development .env (DEBUG on, fresh secret key) unless one exists
 	@umask 077; secret=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))'); \
 	sed -e 's/^DJANGO_DEBUG=.*/DJANGO_DEBUG=true/' -e "s/^DJANGO_SECRET_KEY=.*/DJANGO_SECRET_KEY=$$secret/" \
+		-e 's/^# NEWSAPP_FETCH_ALLOW_PRIVATE=.*/NEWSAPP_FETCH_ALLOW_PRIVATE=true/' \
 		.env.example > .env.tmp; \
 	[[ -e .env ]] || mv .env.tmp .env; rm -f .env.tmp
-	@echo "Wrote .env for development (DJANGO_DEBUG=true, new DJANGO_SECRET_KEY)"
+	@echo "Wrote .env for development (DJANGO_DEBUG=true, new DJANGO_SECRET_KEY, NEWSAPP_FETCH_ALLOW_PRIVATE=true for the demo feeds on loopback)"
 
 setup: $(STAMP) .env ## Virtualenv, .env and database migrations
 	$(MANAGE) migrate --noinput
@@ -54,15 +56,17 @@ setup: $(STAMP) .env ## Virtualenv, .env and database migrations
 # The task worker (db_worker: feeds, pieces, summaries) runs in a session of its own beside the
 # server, so Ctrl-C reaches the server alone; the trap then stops the worker's whole group (with
 # its reloader) by SIGTERM, which lets it finish the task at hand, and waits for it.
-run: setup ## Seed the demo if the database is empty and serve it on http://127.0.0.1:8000, with a task worker
+run: setup ## Seed the demo if empty, serve it on http://127.0.0.1:8000 with a task worker and the demo outlets' feeds
 	$(MANAGE) seed_demo --if-empty
 	$(MANAGE) demo_accounts
+	$(MANAGE) seed_newsdesk_demo --if-empty --feeds-at http://$(DEMO_FEEDS_ADDR)
 	$(MANAGE) feeds schedule
-	@echo "Open http://$(RUN_ADDR) (admin: http://$(RUN_ADDR)/admin/)"
-	@setsid $(MANAGE) db_worker & worker=$$!; \
-	trap 'kill -TERM -- -$$worker 2>/dev/null || true; wait $$worker 2>/dev/null || true; echo "Task worker stopped."' EXIT; \
+	@echo "Open http://$(RUN_ADDR) (admin: http://$(RUN_ADDR)/admin/; the Story desk fills as the worker reads the demo feeds)"
+	@setsid $(MANAGE) serve_demo_feeds $(DEMO_FEEDS_ADDR) & feeds=$$!; \
+	setsid $(MANAGE) db_worker & worker=$$!; \
+	trap 'kill -TERM -- -$$worker -$$feeds 2>/dev/null || true; wait $$worker $$feeds 2>/dev/null || true; echo "Task worker and demo feeds stopped."' EXIT; \
 	trap 'exit 130' INT TERM; \
-	echo "Task worker started beside the server (manage.py db_worker, pid $$worker); Ctrl-C stops both."; \
+	echo "Task worker started beside the server (manage.py db_worker, pid $$worker); demo feeds on http://$(DEMO_FEEDS_ADDR) (pid $$feeds); Ctrl-C stops all three."; \
 	$(MANAGE) runserver $(RUN_ADDR)
 
 test: setup ## Run the test suite (no browser tests) with the configured database (SQLite by default)

@@ -36,6 +36,8 @@ def test_the_development_env_is_readable_by_its_owner_only(tmp_path):
     assert oct(env.stat().st_mode & 0o777) == oct(0o600)
     secret = next(line for line in env.read_text().splitlines() if line.startswith("DJANGO_SECRET_KEY="))
     assert len(secret.removeprefix("DJANGO_SECRET_KEY=")) >= 50
+    # make run serves the demo outlets' feeds on loopback, which the fetcher refuses by default.
+    assert "\nNEWSAPP_FETCH_ALLOW_PRIVATE=true\n" in env.read_text()
     assert not (tmp_path / ".env.tmp").exists()
 
 
@@ -57,7 +59,7 @@ command = sys.argv[1]
 note(f"{os.getpid()} {os.getpgid(0)} start {' '.join(sys.argv[1:])}")
 if command == "runserver" and os.environ.get("FAKE_SERVER_FAILS"):
     sys.exit(3)  # as when the address is in use
-if command in ("db_worker", "runserver"):
+if command in ("db_worker", "runserver", "serve_demo_feeds"):
     def stop(signum, frame):
         note(f"{os.getpid()} {command} stopped by {signal.Signals(signum).name}")
         sys.exit(0)
@@ -93,10 +95,10 @@ def started(log: Path, timeout=20.0) -> dict[str, tuple[int, int]]:
     while time.monotonic() < deadline:
         lines = log.read_text().splitlines() if log.exists() else []
         found = {line.split()[3]: tuple(map(int, line.split()[:2])) for line in lines if " start " in line}
-        if {"runserver", "db_worker"} <= set(found):
+        if {"runserver", "db_worker", "serve_demo_feeds"} <= set(found):
             return found
         time.sleep(0.05)
-    raise AssertionError(f"the server and the worker did not both start: {log.read_text()}")
+    raise AssertionError(f"the server, the worker and the demo feeds did not all start: {log.read_text()}")
 
 
 def gone(pid: int) -> bool:
@@ -107,7 +109,7 @@ def gone(pid: int) -> bool:
     return False
 
 
-def test_make_run_starts_a_worker_beside_the_server_and_ctrl_c_stops_both(tmp_path):
+def test_make_run_starts_a_worker_and_the_demo_feeds_beside_the_server_and_ctrl_c_stops_all(tmp_path):
     process, log = start_make_run(tmp_path)
     try:
         found = started(log)
@@ -115,8 +117,12 @@ def test_make_run_starts_a_worker_beside_the_server_and_ctrl_c_stops_both(tmp_pa
         # The sweeper is queued before the worker starts, and the worker runs in a group of its own
         # (so Ctrl-C reaches the server only; the trap stops the worker).
         assert starts.index("feeds") < starts.index("db_worker")
+        # The demo outlets (with their feeds) are added before anything fetches.
+        assert starts.index("seed_newsdesk_demo") < starts.index("feeds")
         worker_pid, worker_group = found["db_worker"]
         assert worker_group == worker_pid != found["runserver"][1]
+        feeds_pid, feeds_group = found["serve_demo_feeds"]
+        assert feeds_group == feeds_pid != found["runserver"][1]
         os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the terminal: make's whole group
         output, _ = process.communicate(timeout=20)
     finally:
@@ -124,10 +130,12 @@ def test_make_run_starts_a_worker_beside_the_server_and_ctrl_c_stops_both(tmp_pa
             os.killpg(process.pid, signal.SIGKILL)
     text = log.read_text()
     assert f"{worker_pid} db_worker stopped by SIGTERM" in text
+    assert f"{feeds_pid} serve_demo_feeds stopped by SIGTERM" in text
     assert "runserver stopped by SIGINT" in text
     assert gone(worker_pid)
+    assert gone(feeds_pid)
     assert "Task worker started beside the server (manage.py db_worker" in output
-    assert "Task worker stopped." in output
+    assert "Task worker and demo feeds stopped." in output
 
 
 def test_the_worker_stops_when_the_server_cannot_start(tmp_path):
@@ -141,6 +149,11 @@ def test_the_worker_stops_when_the_server_cannot_start(tmp_path):
     worker_pid = next(
         int(line.split()[0]) for line in log.read_text().splitlines() if "start db_worker" in line
     )
+    feeds_pid = next(
+        int(line.split()[0]) for line in log.read_text().splitlines() if "start serve_demo_feeds" in line
+    )
     assert f"{worker_pid} db_worker stopped by SIGTERM" in log.read_text()
+    assert f"{feeds_pid} serve_demo_feeds stopped by SIGTERM" in log.read_text()
     assert gone(worker_pid)
-    assert "Task worker stopped." in output
+    assert gone(feeds_pid)
+    assert "Task worker and demo feeds stopped." in output

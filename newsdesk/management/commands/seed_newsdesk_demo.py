@@ -3,8 +3,9 @@
     python manage.py seed_newsdesk_demo --feeds-at http://127.0.0.1:8001
 
 Written as an import document (outlets with "feeds") and loaded by the importer editors use, so
-running it again changes nothing. `make run` starts the feed server (newsdesk.demo.feed_server)
-and runs this before the worker; the worker then fetches the feeds as it would real outlets'.
+running it again changes nothing; with --if-empty it does nothing once any feed exists (so
+outlets an editor removed stay removed). `make run` runs it, then starts the feed server
+(`serve_demo_feeds`) and the worker, which fetches the feeds as it would real outlets'.
 """
 
 import json
@@ -16,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from articles.transfer.importing import ImportFailed, import_file
 from newsdesk.demo import corpus
+from newsdesk.models import Feed
 
 
 class Command(BaseCommand):
@@ -27,8 +29,12 @@ class Command(BaseCommand):
             required=True,
             help="The demo feed server's address, e.g. http://127.0.0.1:8001",
         )
+        parser.add_argument("--if-empty", action="store_true", help="Only when the newsdesk has no feed yet")
 
-    def handle(self, *args, feeds_at, **options):
+    def handle(self, *args, feeds_at, if_empty, **options):
+        if if_empty and Feed.objects.exists():
+            self.stdout.write("The newsdesk follows feeds already: demo outlets not added.")
+            return
         base = feeds_at.rstrip("/")
         parts = urlsplit(base)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
