@@ -107,7 +107,10 @@ class Article(models.Model):
         help_text="When the story's content last changed after it went live; shown to readers as “Updated”.",
     )
     ai_summary = models.BooleanField(
-        "AI-written summary", default=False, help_text="Shows readers the AI-summary disclaimer."
+        "AI-written summary",
+        default=False,
+        help_text="Shows readers the AI-summary note. A draft made on the Story desk starts with it on: "
+        "untick it only once a person has rewritten the summary.",
     )
     featured = models.BooleanField(default=False, help_text="Featured stories lead the front page.")
     created_at = models.DateTimeField(auto_now_add=True)
