@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from articles.models import Source
 from articles.transfer.outlet_fields import OutletField
 from newsdesk.models import Feed
+from newsdesk.models.feeds import feed_address, feed_url_problem
 
 MAX_URL_LENGTH = Feed._meta.get_field("url").max_length
 
@@ -41,6 +42,10 @@ def check_feeds(items: list[tuple[str, Any]]) -> list[tuple[list[str], list[str]
             except ValidationError:
                 problems.append(f"{where} must be an http:// or https:// address, got {url[:80]!r}")
                 continue
+            if problem := feed_url_problem(url):
+                problems.append(f"{where}: {problem}")
+                continue
+            url = feed_address(url)  # two spellings of one feed are one feed
             if url in listed:
                 twice = "for this outlet" if listed[url] == domain else f"also under {listed[url]!r}"
                 problems.append(f"{where}: {url!r} is listed twice in the file ({twice})")

@@ -1,12 +1,44 @@
 """A feed of an outlet, with its fetching state (what `feeds list` and the admin show)."""
 
 from datetime import timedelta
+from urllib.parse import urlsplit, urlunsplit
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
 from articles.models import Source
 from articles.models.sources import http_url
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def feed_url_problem(url: str) -> str | None:
+    """What the fetcher would refuse in a feed address that the URL validator lets through (said when
+    the feed is added, not at its first fetch), or None."""
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        return "Leave out the user name and password: addresses with them are not fetched."
+    try:
+        parts.port  # noqa: B018 (raises ValueError for a port out of 0-65535)
+    except ValueError:
+        return "The port must be a number from 1 to 65535."
+    return None
+
+
+def feed_address(url: str) -> str:
+    """`url` as a feed is stored, so one feed is not added twice under two spellings: scheme and host
+    in lower case, no default port, no #fragment (never sent), "/" for an empty path. The path and
+    query are kept as written (a server may tell their case apart)."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if feed_url_problem(url) or not parts.hostname:
+        return url  # the validators say what is wrong with it
+    scheme = parts.scheme.lower()
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    if parts.port is not None and parts.port != DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{parts.port}"
+    return urlunsplit((scheme, host, parts.path or "/", parts.query, ""))
 
 
 class FeedQuerySet(models.QuerySet):
@@ -62,3 +94,10 @@ class Feed(models.Model):
 
     def __str__(self):
         return self.url
+
+    def clean(self):
+        problem = feed_url_problem(self.url or "")
+        if problem:
+            raise ValidationError({"url": problem})
+        # Before validate_unique, which full_clean runs next: a second spelling of a feed is a duplicate.
+        self.url = feed_address(self.url or "")

@@ -9,6 +9,7 @@ from django.utils import timezone
 from articles.models import Source
 from newsdesk import tasks
 from newsdesk.models import Feed
+from newsdesk.models.feeds import feed_address
 
 COLUMNS = ("id", "outlet", "url", "last fetch", "last status", "items", "next poll", "errors", "last error")
 LAST_ERROR_WIDTH = 60
@@ -97,7 +98,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"No outlet with the domain {domain!r}: add it in the admin (Sources) or import it first."
             )
-        url = url.strip()
+        url = feed_address(url)  # HTTP://Host:80/rss#top is http://host/rss, perhaps added already
         taken = Feed.objects.filter(url=url).select_related("outlet").first()
         if taken is not None:
             raise CommandError(f"{url} is already feed #{taken.pk}, of the outlet {taken.outlet.domain}.")
