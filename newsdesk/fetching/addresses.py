@@ -34,6 +34,7 @@ METADATA = frozenset(
         "168.63.129.16",  # Azure's wire server (a public address, reachable only from inside)
     )
 )
+ALLOW_SETTING = "NEWSAPP_FETCH_ALLOW_PRIVATE=true (tests and closed networks only)"
 SHARED = ipaddress.ip_network("100.64.0.0/10")
 NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 
@@ -170,5 +171,7 @@ def addresses_resolve(target: Target) -> list[IPAddress]:
         if reason:
             literal = target.host == str(address) or target.host == address.compressed
             where = f"{target.host} is" if literal else f"{target.host} resolves to {address},"
-            raise refuse(f"{where} {reason}", target.url)
+            # Said on the feed's record: an operator reads why, and whether a setting changes it.
+            unless = "never fetched" if "cloud metadata" in reason else f"not fetched unless {ALLOW_SETTING}"
+            raise refuse(f"{where} {reason}: {unless}", target.url)
     return found

@@ -11,7 +11,14 @@ from urllib.parse import urljoin
 from newsdesk.fetching import answers, conf, robots
 from newsdesk.fetching.addresses import addresses_resolve, target_parse
 from newsdesk.fetching.bodies import CHUNK, body_read
-from newsdesk.fetching.errors import BadContentType, BadStatus, FetchError, TooLarge, TooManyRedirects
+from newsdesk.fetching.errors import (
+    BadContentType,
+    BadStatus,
+    FetchError,
+    Refused,
+    TooLarge,
+    TooManyRedirects,
+)
 from newsdesk.fetching.exchange import Deadline, exchange
 from newsdesk.fetching.hosts import host_slot
 from newsdesk.fetching.result import FetchResult
@@ -55,8 +62,11 @@ def _fetch(url: str, *, purpose: str, etag: str = "", last_modified: str = "") -
     seen: set[str] = set()
     deadline = None
     current = url
-    for _hop in range(conf.MAX_REDIRECTS + 1):
-        target = target_parse(current)
+    for hop in range(conf.MAX_REDIRECTS + 1):
+        try:
+            target = target_parse(current)
+        except Refused as error:
+            raise _redirected(error, hop, current) from None
         current = target.url  # without its #fragment, which is never sent
         seen.add(current)
         if purpose == "page":
@@ -65,7 +75,10 @@ def _fetch(url: str, *, purpose: str, etag: str = "", last_modified: str = "") -
             # One deadline for the whole chain, started once it is our first turn at the host:
             # waiting for a slot is not the server being slow.
             deadline = deadline or Deadline(conf.total_timeout())
-            addresses = addresses_resolve(target)
+            try:
+                addresses = addresses_resolve(target)
+            except Refused as error:
+                raise _redirected(error, hop, current) from None
             with exchange(target, addresses, headers=headers, deadline=deadline) as response:
                 answer = _answer_read(
                     response, url=current, purpose=purpose, conditional=bool(etag or last_modified)
@@ -82,6 +95,13 @@ def _fetch(url: str, *, purpose: str, etag: str = "", last_modified: str = "") -
             raise TooManyRedirects(f"redirect loop: {current} -> {answer}"[:300])
         current = answer
     raise TooManyRedirects(f"more than {conf.MAX_REDIRECTS} redirects from {url}"[:300])
+
+
+def _redirected(error: Refused, hop: int, url: str) -> Refused:
+    """A refusal of a redirect's target says it was one: the feed's own address is not the one refused."""
+    if hop == 0:
+        return error
+    return Refused(f"redirected to {url[:200]}: {error.reason}"[:400], status=error.status)
 
 
 def _answer_read(response, *, url: str, purpose: str, conditional: bool) -> FetchResult | str:
