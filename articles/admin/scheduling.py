@@ -92,9 +92,10 @@ def admin_time(moment: datetime | None) -> str:
     """`moment` as TIME_FORMAT in the site's zone, in a <time> element ("–" when there is none)."""
     if moment is None:
         return "–"
-    return format_html(
-        '<time datetime="{}">{}</time>', moment.astimezone(UTC).isoformat(), local_label(moment, TIME_FORMAT)
-    )
+    # To the second: HTML's datetime allows at most three digits of a second's fraction, and a time
+    # saved by Django (created_at) has six.
+    stamp = moment.astimezone(UTC).isoformat(timespec="seconds")
+    return format_html('<time datetime="{}">{}</time>', stamp, local_label(moment, TIME_FORMAT))
 
 
 def scheduled_for(article):
