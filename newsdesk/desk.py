@@ -187,9 +187,15 @@ def _cited_order(pieces) -> list[Piece]:
 
 
 def _summary_text(candidate: Candidate) -> str:
-    """The candidate's newest summary, or one made now."""
+    """The candidate's newest summary, or one made now when it has none or its newest drew on a piece
+    no longer in it (split off into another candidate): that summary would give the story a sentence
+    from a piece it does not cite."""
+    newest = candidate.summaries.prefetch_related("pieces").first()
+    here = set(candidate.pieces.values_list("pk", flat=True))
     try:
-        summary = candidate.summaries.first() or summaries.summarise(candidate)
+        if newest is None or not {piece.pk for piece in newest.pieces.all()} <= here:
+            newest = summaries.summarise(candidate)
+        summary = newest
     except ValueError as exc:  # nothing to summarise
         raise ValidationError(f"No summary could be drafted: {exc}") from exc
     if not summary.text.strip():
