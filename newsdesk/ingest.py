@@ -161,7 +161,7 @@ def _page_read(url: str) -> tuple[Extracted | None, str]:
     try:
         result = fetch(url, purpose="page")
     except FetchError as error:
-        logger.info("Page %s not read: %s", url, error.reason)
+        logger.info("Page %s not read: %s", canonical_url(url), error.reason)  # without a password
         return None, url
     try:
         # Without a declared charset, the bytes: trafilatura reads the page's own <meta charset>.

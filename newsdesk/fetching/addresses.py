@@ -85,7 +85,9 @@ def target_parse(url: str) -> Target:
     if scheme not in ("http", "https"):
         raise refuse(f"scheme {scheme or 'missing'!r} is not http or https", url)
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise refuse("URLs with a user name or password are not fetched", url)
+        # Logged without them: a password in a feed's link is not copied into the logs.
+        hidden = parts._replace(netloc=f"…@{parts.netloc.rpartition('@')[2]}").geturl()
+        raise refuse("URLs with a user name or password are not fetched", hidden)
     host = parts.hostname or ""
     if not host:
         raise FetchError(f"URL without a host: {url[:200]!r}")

@@ -2,6 +2,8 @@
 was refused, which address, why, whether a setting changes that, and, when a redirect led there,
 that the feed's own address was not the one refused."""
 
+import logging
+
 import pytest
 
 from newsdesk import ingest
@@ -83,3 +85,31 @@ def test_a_redirect_refused_names_where_it_led(monkeypatch, internet, location, 
     target = location.format(port=port)
     assert feed.last_error.startswith(f"redirected to {target}: {said}")
     assert [seen.path for seen in server.requests] == ["/rss"]
+
+
+def test_a_password_in_a_refused_url_is_not_logged(caplog):
+    with caplog.at_level(logging.INFO, logger="newsdesk.fetching"), pytest.raises(Refused) as refused:
+        fetch("http://editor:hunter2@feeds.outlet.test/story")
+    assert refused.value.reason == "URLs with a user name or password are not fetched"
+    logged = " ".join(record.getMessage() for record in caplog.records)
+    assert "Refused http://…@feeds.outlet.test/story" in logged
+    assert "hunter2" not in logged and "editor" not in logged
+
+
+def test_a_feed_linking_a_page_with_a_password_stores_and_logs_it_without(caplog, settings):
+    settings.NEWSAPP_FETCH_ALLOW_PRIVATE = True
+    rss = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item><title>A story</title>'
+        "<link>http://editor:hunter2@127.0.0.1:{port}/story</link><description>Words.</description></item>"
+        "</channel></rss>"
+    )
+    routes = {
+        "/rss": lambda request: Reply(body=rss.format(port=port).encode(), content_type="application/rss+xml")
+    }
+    with serve(routes) as server, caplog.at_level(logging.INFO):
+        port = server.server_address[1]
+        feed = Feed.objects.create(outlet=SourceFactory(), url=server.url("/rss"))
+        report = ingest.fetch_feed(feed, force=True)
+    assert report.new_pieces == 1
+    assert feed.pieces.get().url == f"http://127.0.0.1:{port}/story"
+    assert "hunter2" not in " ".join(record.getMessage() for record in caplog.records)
