@@ -164,6 +164,29 @@ def candidate_balance(candidate: Candidate) -> BiasSplit | None:
     return split_from_leans(leans)
 
 
+def candidate_balances(candidates) -> dict[int, BiasSplit | None]:
+    """candidate_balance of each of `candidates` (a page of the desk), in two queries whatever
+    their number."""
+    ids = [candidate.pk for candidate in candidates]
+    origins = (
+        Piece.objects.filter(candidate_id__in=ids)
+        .annotate(
+            origin=Case(
+                When(copy_of__candidate=F("candidate"), then=F("copy_of__outlet_id")), default=F("outlet_id")
+            )
+        )
+        .values_list("candidate_id", "origin")
+        .order_by()  # the pieces' own order would make DISTINCT see every piece apart
+        .distinct()
+    )
+    by_candidate: dict[int, list[int]] = {pk: [] for pk in ids}
+    for candidate_id, origin in origins:
+        by_candidate[candidate_id].append(origin)
+    outlets = {origin for found in by_candidate.values() for origin in found}
+    leans = dict(Source.objects.filter(pk__in=outlets).values_list("pk", "bias"))
+    return {pk: split_from_leans(leans[o] for o in found) for pk, found in by_candidate.items()}
+
+
 def _origins(candidate: Candidate):
     """The distinct outlets of the candidate's original pieces: a copy stands for its original when
     the original is here too; one whose original was split off speaks for its own outlet."""
