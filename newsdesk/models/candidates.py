@@ -30,6 +30,9 @@ class Candidate(models.Model):
     centroid = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
+        # The admin lists candidates as the Story desk, the editors' word for it.
+        verbose_name = "story candidate"
+        verbose_name_plural = "story desk"
         ordering = ["-outlets_count", "-last_published_at"]
         indexes = [models.Index(fields=["status", "-outlets_count", "-last_published_at"])]
 
