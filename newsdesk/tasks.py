@@ -78,7 +78,9 @@ def poll_feeds() -> dict:
     sweeps = waiting_calls(poll_feeds)
     if not sweeps:  # another waiting sweep means two chains: this one ends, so one remains
         poll_feeds.using(run_after=now + SWEEP_EVERY).enqueue()
-    queued = _queued_feed_ids()
+    # A feed due now whose only queued call is for later (a "fetch now" lost with a killed worker,
+    # its regular run hours away) is queued again: left alone, it would wait for that later call.
+    queued = _queued_feed_ids(runs_by=now + SWEEP_EVERY)
     due = (
         Feed.objects.due(now)
         .filter(models.Q(leased_until__isnull=True) | models.Q(leased_until__lte=now))
@@ -125,8 +127,8 @@ def lease_held(feed: Feed, now) -> bool:
     return feed.leased_until is not None and feed.leased_until > now
 
 
-def _queued_feed_ids() -> set[int]:
-    return {call.get("feed_id") for call in waiting_calls(fetch_feed_task) or []}
+def _queued_feed_ids(*, runs_by=None) -> set[int]:
+    return {call.get("feed_id") for call in waiting_calls(fetch_feed_task, runs_by=runs_by) or []}
 
 
 def _iso(moment) -> str | None:
