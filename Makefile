@@ -20,6 +20,9 @@ PYTEST_ARGS ?=
 # Where `make run` serves, and where it serves the demo outlets' feeds for the newsdesk.
 RUN_ADDR ?= 127.0.0.1:8000
 DEMO_FEEDS_ADDR ?= 127.0.0.1:8001
+# The fetcher refuses loopback addresses; make run's own processes may reach the demo feeds there
+# (a second terminal has .env's NEWSAPP_FETCH_PRIVATE_HOSTS, written for the default address).
+run: export NEWSAPP_FETCH_PRIVATE_HOSTS = $(DEMO_FEEDS_ADDR)
 
 .PHONY: help .venv setup run test test-postgres test-tasks-rq browser-tools test-browser lint format migrations-check bench bench-scale bench-search bench-ingest bench-cookie clean clean-data
 
@@ -45,10 +48,10 @@ $(STAMP): pyproject.toml
 .env: | $(STAMP) ## Write a development .env (DEBUG on, fresh secret key) unless one exists
 	@umask 077; secret=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))'); \
 	sed -e 's/^DJANGO_DEBUG=.*/DJANGO_DEBUG=true/' -e "s/^DJANGO_SECRET_KEY=.*/DJANGO_SECRET_KEY=$$secret/" \
-		-e 's/^# NEWSAPP_FETCH_ALLOW_PRIVATE=.*/NEWSAPP_FETCH_ALLOW_PRIVATE=true/' \
+		-e 's/^# NEWSAPP_FETCH_PRIVATE_HOSTS=.*/NEWSAPP_FETCH_PRIVATE_HOSTS=127.0.0.1:8001/' \
 		.env.example > .env.tmp; \
 	[[ -e .env ]] || mv .env.tmp .env; rm -f .env.tmp
-	@echo "Wrote .env for development (DJANGO_DEBUG=true, new DJANGO_SECRET_KEY, NEWSAPP_FETCH_ALLOW_PRIVATE=true for the demo feeds on loopback)"
+	@echo "Wrote .env for development (DJANGO_DEBUG=true, new DJANGO_SECRET_KEY, NEWSAPP_FETCH_PRIVATE_HOSTS: the demo feeds on loopback)"
 
 setup: $(STAMP) .env ## Virtualenv, .env and database migrations
 	$(MANAGE) migrate --noinput
@@ -63,7 +66,7 @@ run: setup ## Seed the demo if empty, serve it on http://127.0.0.1:8000 with a t
 	$(MANAGE) feeds schedule
 	@echo "Open http://$(RUN_ADDR) (admin: http://$(RUN_ADDR)/admin/; the Story desk fills as the worker reads the demo feeds)"
 	@setsid $(MANAGE) serve_demo_feeds $(DEMO_FEEDS_ADDR) & feeds=$$!; \
-	setsid $(MANAGE) db_worker & worker=$$!; \
+	setsid $(MANAGE) db_worker --no-reload & worker=$$!; \
 	trap 'kill -TERM -- -$$worker -$$feeds 2>/dev/null || true; wait $$worker $$feeds 2>/dev/null || true; echo "Task worker and demo feeds stopped."' EXIT; \
 	trap 'exit 130' INT TERM; \
 	echo "Task worker started beside the server (manage.py db_worker, pid $$worker); demo feeds on http://$(DEMO_FEEDS_ADDR) (pid $$feeds); Ctrl-C stops all three."; \

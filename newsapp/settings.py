@@ -320,6 +320,8 @@ else:
 # Private, loopback, link-local... addresses are refused so a feed URL cannot reach into our own
 # network (SSRF); true only for tests and closed networks. Cloud metadata addresses stay refused.
 NEWSAPP_FETCH_ALLOW_PRIVATE = env.bool("NEWSAPP_FETCH_ALLOW_PRIVATE", default=False)
+# Or only these host:port pairs (as written in the URLs), e.g. make run's demo feed server 127.0.0.1:8001.
+NEWSAPP_FETCH_PRIVATE_HOSTS = env.list("NEWSAPP_FETCH_PRIVATE_HOSTS", default=[])
 # Outlets' admins see this in their logs: a page saying who fetches and how to reach us.
 NEWSAPP_FETCH_CONTACT_URL = env.str("NEWSAPP_FETCH_CONTACT_URL", default="")
 # Its first word is the name robots.txt groups match (User-agent: newsapp), so no spaces in it.

@@ -12,7 +12,7 @@ class NewsdeskConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from articles.transfer import outlet_fields
-        from newsdesk import tasks, transfer
+        from newsdesk import checks, tasks, transfer  # noqa: F401 - checks registers itself
         from newsdesk.models import Feed
 
         # An outlet's "feeds" in the import format: articles' import calls the newsdesk through

@@ -37,7 +37,7 @@ def test_the_development_env_is_readable_by_its_owner_only(tmp_path):
     secret = next(line for line in env.read_text().splitlines() if line.startswith("DJANGO_SECRET_KEY="))
     assert len(secret.removeprefix("DJANGO_SECRET_KEY=")) >= 50
     # make run serves the demo outlets' feeds on loopback, which the fetcher refuses by default.
-    assert "\nNEWSAPP_FETCH_ALLOW_PRIVATE=true\n" in env.read_text()
+    assert "\nNEWSAPP_FETCH_PRIVATE_HOSTS=127.0.0.1:8001\n" in env.read_text()
     assert not (tmp_path / ".env.tmp").exists()
 
 

@@ -85,8 +85,13 @@ def test_starts_with_a_secret_key(tmp_path):
     assert result.stdout.strip() == "False ['example.com']"
 
 
-def check_deploy(tmp_path):
+def check_deploy(tmp_path, **env):
     # A real-looking key: a one-letter key is rightly reported by Django itself (security.W009).
+    env = {
+        "NEWSAPP_FETCH_ALLOW_PRIVATE": "false",  # a development .env says true
+        "NEWSAPP_FETCH_CONTACT_URL": "https://news.example.com/about/",
+        **env,
+    }
     return run(
         tmp_path,
         str(ROOT / "manage.py"),
@@ -97,6 +102,7 @@ def check_deploy(tmp_path):
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         DJANGO_DEBUG="false",
         DJANGO_ALLOWED_HOSTS="example.com",
+        **env,
     )
 
 
@@ -104,6 +110,13 @@ def test_check_deploy_is_clean(tmp_path):
     result = check_deploy(tmp_path)
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_of_newsdesk_settings_fit_only_for_a_laptop(tmp_path):
+    result = check_deploy(tmp_path, NEWSAPP_FETCH_ALLOW_PRIVATE="true", NEWSAPP_FETCH_CONTACT_URL="")
+    assert result.returncode == 1
+    assert "(newsdesk.W001) NEWSAPP_FETCH_ALLOW_PRIVATE is true" in result.stderr
+    assert "(newsdesk.W002) NEWSAPP_FETCH_CONTACT_URL is empty" in result.stderr
 
 
 def test_sqlite_transactions_take_the_write_lock_at_once(tmp_path):

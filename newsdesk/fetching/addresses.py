@@ -34,7 +34,10 @@ METADATA = frozenset(
         "168.63.129.16",  # Azure's wire server (a public address, reachable only from inside)
     )
 )
-ALLOW_SETTING = "NEWSAPP_FETCH_ALLOW_PRIVATE=true (tests and closed networks only)"
+ALLOW_SETTING = (
+    "NEWSAPP_FETCH_ALLOW_PRIVATE=true or its host:port is in NEWSAPP_FETCH_PRIVATE_HOSTS "
+    "(tests and closed networks only)"
+)
 SHARED = ipaddress.ip_network("100.64.0.0/10")
 NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 
@@ -103,11 +106,12 @@ def target_parse(url: str) -> Target:
     return Target(url=url, scheme=scheme, host=host, port=port, path=path)
 
 
-def blocked_reason(address: IPAddress) -> str | None:
+def blocked_reason(address: IPAddress, *, private_ok: bool = False) -> str | None:
     """Why this address may not be reached ("a loopback address"), or None. An IPv6 address is also
-    judged by any IPv4 address it carries (IPv4-mapped, 6to4, Teredo, NAT64)."""
+    judged by any IPv4 address it carries (IPv4-mapped, 6to4, Teredo, NAT64). `private_ok`: only
+    cloud metadata is refused (the host:port is one of NEWSAPP_FETCH_PRIVATE_HOSTS)."""
     for candidate in [*_embedded(address), address]:
-        kind = _kind(candidate)
+        kind = _kind(candidate, private_ok=private_ok)
         if kind:
             article = "an" if kind[0] in "aeiou" else "a"
             if candidate == address:
@@ -133,10 +137,10 @@ def _embedded(address: IPAddress) -> list[IPAddress]:
     return found
 
 
-def _kind(address: IPAddress) -> str | None:
+def _kind(address: IPAddress, *, private_ok: bool) -> str | None:
     if address in METADATA:
         return "cloud metadata"
-    if conf.allow_private():
+    if private_ok or conf.allow_private():
         return None
     checks = (
         (address.is_unspecified, "unspecified"),
@@ -168,8 +172,9 @@ def addresses_resolve(target: Target) -> list[IPAddress]:
             found.append(address)
     if not found:
         raise FetchError(f"{target.host} resolves to no address")
+    private_ok = f"{target.host}:{target.port}".lower() in conf.private_hosts()
     for address in found:
-        reason = blocked_reason(address)
+        reason = blocked_reason(address, private_ok=private_ok)
         if reason:
             literal = target.host == str(address) or target.host == address.compressed
             where = f"{target.host} is" if literal else f"{target.host} resolves to {address},"

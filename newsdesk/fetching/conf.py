@@ -12,6 +12,14 @@ def allow_private() -> bool:
     return bool(getattr(settings, "NEWSAPP_FETCH_ALLOW_PRIVATE", False))
 
 
+def private_hosts() -> frozenset[str]:
+    """The host:port pairs that may be private addresses when others may not (`make run`'s demo
+    feed server on loopback), lower case as written in the URL."""
+    return frozenset(
+        h.strip().lower() for h in getattr(settings, "NEWSAPP_FETCH_PRIVATE_HOSTS", ()) if h.strip()
+    )
+
+
 def user_agent() -> str:
     # newsapp/settings.py builds it from NEWSAPP_SITE_NAME and NEWSAPP_FETCH_CONTACT_URL.
     return getattr(settings, "NEWSAPP_FETCH_USER_AGENT", "") or "newsapp/1.0 (newsdesk)"

@@ -47,7 +47,32 @@ def test_a_loopback_feed_is_recorded_as_refused_with_the_setting_that_allows_it(
     report = ingest.fetch_feed(feed, force=True)
     feed.refresh_from_db()
     assert report.status == Feed.Status.ERROR
-    assert feed.last_error == f"127.0.0.1 is a loopback address: {SETTING} (tests and closed networks only)"
+    assert feed.last_error == (
+        f"127.0.0.1 is a loopback address: {SETTING} or its host:port is in NEWSAPP_FETCH_PRIVATE_HOSTS "
+        "(tests and closed networks only)"
+    )
+
+
+@pytest.mark.parametrize("listed", ["127.0.0.1:{port}", "localhost:{port}"])
+def test_a_host_and_port_listed_as_private_is_fetched_and_no_other(settings, listed):
+    with serve({"/feed.xml": Reply(body=b"<rss/>", content_type="application/rss+xml")}) as server:
+        port = server.url("/").split(":")[2].split("/")[0]
+        host = listed.split(":")[0]
+        settings.NEWSAPP_FETCH_PRIVATE_HOSTS = [listed.format(port=port).upper()]
+        assert fetch(f"http://{host}:{port}/feed.xml", purpose="feed").status == 200
+        other = "localhost" if host == "127.0.0.1" else "127.0.0.1"
+        with pytest.raises(Refused):  # the same server by another name is not listed
+            fetch(f"http://{other}:{port}/feed.xml", purpose="feed")
+        with pytest.raises(Refused):  # nor another port on the listed host
+            fetch(f"http://{host}:9/feed.xml", purpose="feed")
+
+
+def test_cloud_metadata_is_refused_even_when_listed(settings, monkeypatch):
+    Resolver(monkeypatch, {"meta.test": ["169.254.169.254"]})
+    settings.NEWSAPP_FETCH_PRIVATE_HOSTS = ["meta.test:80"]
+    with pytest.raises(Refused) as refused:
+        fetch("http://meta.test/latest/meta-data/")
+    assert "cloud metadata" in refused.value.reason
 
 
 def test_a_name_resolving_inside_says_where_it_resolves(monkeypatch):
