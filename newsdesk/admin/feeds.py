@@ -2,6 +2,7 @@
 `manage.py feeds list` shows), fetched now on request through the task queue."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.db import transaction
 from django.utils import timezone
 from django.utils.html import format_html
@@ -24,6 +25,15 @@ STATE_FIELDS = [
 ]
 
 
+class OutletSelect(AutocompleteSelect):
+    """Django's autocomplete widget looks the chosen outlet up to show it again; an id that is no
+    number (a form posted by hand) made that lookup fail, a 500. It is shown as no choice, and the
+    field says "Select a valid choice"."""
+
+    def optgroups(self, name, value, attr=None):
+        return super().optgroups(name, [v for v in value if str(v).isdigit()], attr)
+
+
 @admin.register(Feed)
 class FeedAdmin(admin.ModelAdmin):
     Media = NewsdeskMedia
@@ -44,6 +54,11 @@ class FeedAdmin(admin.ModelAdmin):
     autocomplete_fields = ["outlet"]
     readonly_fields = STATE_FIELDS
     actions = ["fetch_now"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "outlet":
+            kwargs["widget"] = OutletSelect(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = [(None, {"fields": ["outlet", "url", "active"]})]
