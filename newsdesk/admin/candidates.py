@@ -9,7 +9,7 @@ from django.utils.html import format_html
 
 from articles.admin.scheduling import admin_time
 from newsdesk import grouping
-from newsdesk.admin.common import NewsdeskMedia, balance_bar, plural
+from newsdesk.admin.common import ChosenRowsMixin, NewsdeskMedia, balance_bar, plural
 from newsdesk.admin.desk_page import DeskPageMixin
 from newsdesk.models import Candidate
 
@@ -47,7 +47,7 @@ class DeskStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Candidate)
-class CandidateAdmin(DeskPageMixin, admin.ModelAdmin):
+class CandidateAdmin(ChosenRowsMixin, DeskPageMixin, admin.ModelAdmin):
     Media = NewsdeskMedia
     list_display = ["title", "outlets", "balance", "newest", "state"]
     list_filter = [DeskStatusFilter, "section"]

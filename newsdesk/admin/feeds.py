@@ -10,7 +10,7 @@ from django.utils.text import Truncator
 
 from articles.admin.scheduling import admin_time
 from newsdesk import tasks
-from newsdesk.admin.common import NewsdeskMedia
+from newsdesk.admin.common import ChosenRowsMixin, NewsdeskMedia
 from newsdesk.models import Feed
 
 STATE_FIELDS = [
@@ -35,7 +35,7 @@ class OutletSelect(AutocompleteSelect):
 
 
 @admin.register(Feed)
-class FeedAdmin(admin.ModelAdmin):
+class FeedAdmin(ChosenRowsMixin, admin.ModelAdmin):
     Media = NewsdeskMedia
     list_display = [
         "url",

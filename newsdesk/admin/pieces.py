@@ -9,7 +9,7 @@ from django.utils.html import format_html
 
 from articles.admin.scheduling import admin_time
 from newsdesk import grouping
-from newsdesk.admin.common import NewsdeskMedia, original_link, plural, works_the_desk
+from newsdesk.admin.common import ChosenRowsMixin, NewsdeskMedia, original_link, plural, works_the_desk
 from newsdesk.models import Candidate, Piece
 
 
@@ -57,7 +57,7 @@ class CopyFilter(admin.SimpleListFilter):
 
 
 @admin.register(Piece)
-class PieceAdmin(admin.ModelAdmin):
+class PieceAdmin(ChosenRowsMixin, admin.ModelAdmin):
     Media = NewsdeskMedia
     list_display = ["title", "outlet", "published", "on_desk", "copy", "original"]
     list_filter = ["outlet", CandidateFilter, CopyFilter, "extraction", "language"]

@@ -8,12 +8,12 @@ from django.utils.safestring import mark_safe
 
 from articles.admin.scheduling import admin_time
 from articles.text import render_markdown
-from newsdesk.admin.common import NewsdeskMedia
+from newsdesk.admin.common import ChosenRowsMixin, NewsdeskMedia
 from newsdesk.models import Summary
 
 
 @admin.register(Summary)
-class SummaryAdmin(admin.ModelAdmin):
+class SummaryAdmin(ChosenRowsMixin, admin.ModelAdmin):
     Media = NewsdeskMedia
     list_display = ["__str__", "desk", "method", "model", "made"]
     list_filter = ["method"]
