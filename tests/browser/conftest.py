@@ -29,9 +29,11 @@ from tests.browser.support import (
 
 def pytest_collection_modifyitems(items):
     """The editor journeys publish stories: run them last, so the other tests (and the screenshots)
-    see the demo newsroom as seeded."""
-    journeys = {Path(__file__).with_name(name) for name in ("test_workflow.py", "test_editor.py")}
-    items.sort(key=lambda item: item.path in journeys)
+    see the demo newsroom as seeded. The newsdesk's last of all: its story cites the demo outlets at
+    their 127.0.0.1 addresses, and test_workflow copies the newest published story as its draft."""
+    rank = {Path(__file__).with_name(name): 1 for name in ("test_workflow.py", "test_editor.py")}
+    rank[Path(__file__).with_name("test_newsdesk.py")] = 2
+    items.sort(key=lambda item: rank.get(item.path, 0))
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +44,15 @@ def app(tmp_path_factory) -> Iterator[live_app.LiveApp]:
     server = live_app.start(tmp_path_factory.mktemp("live-app"))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def newsdesk(app) -> Iterator[live_app.Newsdesk]:
+    """The live app's newsdesk: the demo outlets' feeds served from this process, fetched once and
+    grouped into story candidates (a few seconds, paid only by the tests that ask for it)."""
+    desk = live_app.newsdesk_start(app)
+    yield desk
+    desk.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,14 @@
 """A live newsapp for the browser tests: gunicorn on a fresh SQLite file holding the demo newsroom.
 
 The server runs as production does (DEBUG off, whitenoise serving collected static files, the strict
-Content-Security-Policy, the friendly 404 page), with three test-only differences, all set through
+Content-Security-Policy, the friendly 404 page), with four test-only differences, all set through
 the environment: plain HTTP (no HTTPS redirect), the app serves the uploads itself
-(NEWSAPP_SERVE_MEDIA) and it answers on 127.0.0.1 only. It is started once per test session; every
-test sees the same data, so tests that add data (the editor journey) use names no other test uses.
+(NEWSAPP_SERVE_MEDIA), it answers on 127.0.0.1 only and its fetcher may reach 127.0.0.1 (where the
+newsdesk's demo outlets are served). It is started once per test session; every test sees the same
+data, so tests that add data (the editor journey) use names no other test uses.
+
+The newsdesk (newsdesk_start) is added on demand, once, by the first test that asks for it: outlets
+following live feeds served from the test process, fetched and grouped into story candidates.
 """
 
 import ctypes
@@ -20,15 +24,44 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from gunicorn.config import Config
+
+from newsdesk.demo import corpus
+from newsdesk.demo.feed_server import serve
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 # Generated stories on top of the 69 demo ones: 60 over 5 sections puts at least 12 in one section,
 # so that section has more than one page of 20 (the pagination journey needs it).
 EXTRA_STORIES = 60
 STARTUP_TIMEOUT = 30
+
+# The newsdesk's outlets serve a slice of the demo corpus (event: how many of its pieces, first
+# published first). All 320 pieces take about 25 s to fetch and group here, this slice a few
+# seconds, and it gives the desk what the journeys check: two events covered by all ten outlets,
+# each with a wire copy (the newer one tops the desk), then events with fewer outlets below them.
+NEWSDESK_EVENTS = {
+    "northway-bellmark-merger": 10,
+    "b-seruni-volcano-eruption": 10,
+    "selene-3-lunar-landing": 6,
+    "easton-falls-water-main": 4,
+    "c-velmostat-blood-pressure-trial": 3,
+    "redhaven-rovers-cup-final": 2,
+}
+
+# The open candidates in the desk's order, as the journeys expect to see them.
+CANDIDATES_SCRIPT = """
+import json
+from newsdesk.models import Candidate
+open_ = Candidate.objects.filter(status="open").order_by("-outlets_count", "-last_published_at", "pk")
+print(json.dumps([
+    {"id": c.pk, "title": c.title, "outlets": c.outlets_count, "pieces": c.pieces.count(),
+     "copies": c.pieces.filter(copy_of__isnull=False).count()}
+    for c in open_
+]))
+"""
 
 FACTS_SCRIPT = """
 import json
@@ -65,8 +98,9 @@ class LiveApp:
     process: subprocess.Popen
     facts: dict = field(default_factory=dict)
 
-    def manage(self, *args: str) -> str:
-        return _run([sys.executable, "manage.py", *args], self.env, self.root)
+    def manage(self, *args: str, **env: str) -> str:
+        """Run a management command on the live app's database, with `env` added to its environment."""
+        return _run([sys.executable, "manage.py", *args], {**self.env, **env}, self.root)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -115,6 +149,9 @@ def server_env(root: Path) -> dict:
         DJANGO_MEDIA_ROOT=str(root / "media"),
         DJANGO_STATIC_ROOT=str(root / "static"),
         NEWSAPP_SERVE_MEDIA="true",
+        # The newsdesk's outlets are the demo feed server on 127.0.0.1 (newsdesk_start): the fetcher
+        # must reach loopback, in fetch_feeds and in the web server (a draft's picture is fetched there).
+        NEWSAPP_FETCH_ALLOW_PRIVATE="true",
         PYTHONUNBUFFERED="1",
     )
     return env
@@ -182,3 +219,45 @@ def start(root: Path) -> LiveApp:
         app.stop()
         raise
     return app
+
+
+@dataclass
+class Newsdesk:
+    """The demo outlets' server and what it serves: `pieces` are the corpus's pieces with their
+    addresses on that server ("url") and their event."""
+
+    feeds_at: str
+    server: ThreadingHTTPServer
+    pieces: list[dict]
+    candidates: list[dict]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def newsdesk_start(app: LiveApp) -> Newsdesk:
+    """Serve NEWSDESK_EVENTS as the ten demo outlets' feeds, add the outlets to the live app and fetch
+    every feed once, as an operator would (seed_newsdesk_demo, fetch_feeds --now)."""
+    items, pieces = [], []
+    for piece, item in zip(corpus.pieces(), corpus.items(), strict=True):
+        if sum(p["event"] == piece["event"] for p in pieces) < NEWSDESK_EVENTS.get(piece["event"], 0):
+            items.append(item)
+            pieces.append({"event": piece["event"], "outlet": item.outlet, "title": item.title})
+    server = serve(items)
+    feeds_at = f"http://127.0.0.1:{server.server_port}"
+    try:
+        app.manage("seed_newsdesk_demo", "--feeds-at", feeds_at, "-v0")
+        # Every outlet is on one host here: the fetcher's pause between two requests to a host is
+        # for real outlets, not this one.
+        app.manage("fetch_feeds", "--now", "--no-progress", NEWSAPP_FETCH_HOST_INTERVAL="0")
+        candidates = json.loads(
+            app.manage("shell", "--no-imports", "-v0", "-c", CANDIDATES_SCRIPT).splitlines()[-1]
+        )
+    except BaseException:
+        server.shutdown()
+        server.server_close()
+        raise
+    for piece, item in zip(pieces, items, strict=True):
+        piece["url"] = feeds_at + item.path
+    return Newsdesk(feeds_at=feeds_at, server=server, pieces=pieces, candidates=candidates)

@@ -215,3 +215,12 @@ def write_report(name: str, data) -> Path:
     path = REPORTS / name
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
+
+
+def story_desk_pages(newsdesk) -> dict[str, str]:
+    """The story desk's list and one desk page, as name -> path: the second candidate's, which no
+    journey drafts, so the page is the same whenever a test looks at it."""
+    return {
+        "story-desk": "/admin/newsdesk/candidate/",
+        "desk-page": f"/admin/newsdesk/candidate/{newsdesk.candidates[1]['id']}/change/",
+    }

@@ -3,12 +3,31 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import CHECKED, LESSER_FINDINGS, run_axe, write_report
+from tests.browser.support import CHECKED, LESSER_FINDINGS, run_axe, story_desk_pages, write_report
+from tests.browser.test_editor import log_in
 
 pytestmark = pytest.mark.browser
 
 FAILING_IMPACTS = {"serious", "critical"}
 PAGES_WITH_BIAS_BARS = {"home", "section", "section-page-2", "article", "article-without-ai-note", "source"}
+
+
+def axe_check(page, where: str, serious: list, results: dict) -> dict[str, list]:
+    """Run axe on `page`: its serious findings go to `serious`, the rest to the run's report; returns
+    the rules it checked and passed, with their elements."""
+    result = run_axe(page)
+    results[where] = result
+    CHECKED["axe"].append(where)
+    for rule in result["violations"]:
+        finding = {**rule, "page": where}
+        (serious if rule["impact"] in FAILING_IMPACTS else LESSER_FINDINGS["axe"]).append(finding)
+    return {rule["id"]: rule["nodes"] for rule in result["passes"]}
+
+
+def summary_of(serious: list) -> str:
+    return "serious or critical axe violations:\n" + "\n".join(
+        f"{f['page']}: {f['id']} ({f['impact']}) {f['help']}: {f['nodes'][:5]}" for f in serious
+    )
 
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
@@ -18,16 +37,7 @@ def test_axe_finds_nothing_serious_on_public_pages(open_tab, public_pages, viewp
     for name, (path, status) in public_pages.items():
         page = tab.visit(path, status=status)
         tab.assert_clean(name)
-        result = run_axe(page)
-        results[name] = result
-        CHECKED["axe"].append(f"{name} ({viewport})")
-        for rule in result["violations"]:
-            finding = {**rule, "page": f"{name} ({viewport})"}
-            if rule["impact"] in FAILING_IMPACTS:
-                serious.append(finding)
-            else:
-                LESSER_FINDINGS["axe"].append(finding)
-        checked = {rule["id"]: rule["nodes"] for rule in result["passes"]}
+        checked = axe_check(page, f"{name} ({viewport})", serious, results)
         expected = ["landmark-one-main", "region", "bypass", "document-title", "html-has-lang", "list"]
         if name.startswith("article"):
             expected.append("image-alt")  # elsewhere every picture sits in an aria-hidden card link
@@ -39,9 +49,33 @@ def test_axe_finds_nothing_serious_on_public_pages(open_tab, public_pages, viewp
             assert labels, f"axe did not check the contrast of the bias labels on {name}"
         tab.assert_clean(f"{name} after axe")
     write_report(f"axe-{viewport}.json", results)
-    assert not serious, "serious or critical axe violations:\n" + "\n".join(
-        f"{f['page']}: {f['id']} ({f['impact']}) {f['help']}: {f['nodes'][:5]}" for f in serious
-    )
+    assert not serious, summary_of(serious)
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_axe_finds_nothing_serious_on_the_newsdesk(open_tab, app, newsdesk, viewport):
+    """The newsroom's story desk, signed in as an Editor: its list and a desk page."""
+    tab = open_tab(viewport)
+    log_in(tab, "editor", app.password)
+    serious, results = [], {}
+    for name, path in story_desk_pages(newsdesk).items():
+        page = tab.visit(path)
+        tab.assert_clean(name)
+        checked = axe_check(page, f"{name} ({viewport})", serious, results)
+        for rule in [
+            "landmark-one-main",
+            "document-title",
+            "html-has-lang",
+            "list",
+            "label",
+            "color-contrast",
+        ]:
+            assert rule in checked, f"axe did not check {rule} on {name}"
+        labels = [node for node in checked["color-contrast"] if "bias-label" in node]
+        assert labels, f"axe did not check the contrast of the bias labels on {name}"
+        tab.assert_clean(f"{name} after axe")
+    write_report(f"axe-story-desk-{viewport}.json", results)
+    assert not serious, summary_of(serious)
 
 
 def test_landmarks_and_alt_text(open_tab, public_pages):
