@@ -128,3 +128,5 @@ class CandidateAdmin(ChosenRowsMixin, DeskPageMixin, admin.ModelAdmin):
             self.message_user(
                 request, f"Not dismissed: {plural(left, 'candidate')} that became stories.", messages.INFO
             )
+        if not count and not left:  # an action that did nothing says so
+            self.message_user(request, "Nothing to dismiss: the chosen candidates are dismissed already.")

@@ -37,3 +37,13 @@ def test_rows_given_by_id_still_work(editor_client):
     assert editor_client.post(url, data).status_code == 302
     cand.refresh_from_db()
     assert cand.status == Candidate.Status.DISMISSED
+
+
+def test_dismissing_candidates_dismissed_already_says_nothing_was_done(editor_client):
+    cand, _ = desk_rows.newsroom()
+    Candidate.objects.filter(pk=cand.pk).update(status=Candidate.Status.DISMISSED)
+    url = reverse("admin:newsdesk_candidate_changelist") + "?status=dismissed"
+    data = {"action": "dismiss_selected", "_selected_action": [str(cand.pk)], "index": "0"}
+    response = editor_client.post(url, data)
+    shown = [str(m) for m in response.wsgi_request._messages]
+    assert shown == ["Nothing to dismiss: the chosen candidates are dismissed already."]
