@@ -17,6 +17,10 @@ class Candidate(models.Model):
     section = models.ForeignKey(
         Category, on_delete=models.SET_NULL, null=True, blank=True, verbose_name="proposed section"
     )
+    # An editor chose the section: newsdesk.sections no longer proposes one over it.
+    section_chosen = models.BooleanField(default=False, editable=False)
+    # An editor chose the pieces (a split or a merge): the grouping never moves them elsewhere.
+    pieces_chosen = models.BooleanField(default=False, editable=False)
     story = models.ForeignKey(
         Article, on_delete=models.SET_NULL, null=True, blank=True, related_name="candidates"
     )
