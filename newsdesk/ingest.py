@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from newsdesk import grouping
+from newsdesk import grouping, sections
 from newsdesk.feeds import FeedError, FeedItem, parse_feed, web_url
 from newsdesk.fetching import FetchError, fetch
 from newsdesk.models import Candidate, Feed, Piece
@@ -83,6 +83,8 @@ def fetch_feed(feed: Feed, *, force: bool = False) -> FeedReport:
         logger.exception("Feed %s (%s) stopped", feed.pk, feed.url)
         reason = str(error) if isinstance(error, LeaseLost) else f"{type(error).__name__}: {error}"
         _guarded(fetch_failed, feed, report, lease=lease, started=started, reason=reason, http_status=None)
+    # The touched candidates' proposed sections, then their summaries: once a candidate, not a piece.
+    _guarded(sections.sections_propose, touched)
     _guarded(_summaries_make, touched)
     return report
 

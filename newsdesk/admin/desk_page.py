@@ -153,7 +153,8 @@ class DeskPageMixin:
             return self.desk_render(request, candidate, section_form=form, status=400)
         if candidate.section != form.cleaned_data["section"]:
             candidate.section = form.cleaned_data["section"]
-            candidate.save(update_fields=["section"])
+            candidate.section_chosen = True  # the editor's: newsdesk.sections proposes none over it
+            candidate.save(update_fields=["section", "section_chosen"])
 
         def problem(text):
             messages.warning(request, text)
@@ -176,7 +177,8 @@ class DeskPageMixin:
         if not form.is_valid():
             return self.desk_render(request, candidate, section_form=form, status=400)
         candidate.section = form.cleaned_data["section"]
-        candidate.save(update_fields=["section"])
+        candidate.section_chosen = True  # the editor's: newsdesk.sections proposes none over it
+        candidate.save(update_fields=["section", "section_chosen"])
         messages.success(request, f"The proposed section is {candidate.section}.")
         return self._back(candidate)
 
