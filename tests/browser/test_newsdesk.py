@@ -93,6 +93,9 @@ def check_desk_list(page: Page, newsdesk) -> list[dict]:
     # Every candidate of several outlets has a rated one among them in this corpus.
     assert all(row["bars"] == 1 for row in seen if row["outlets"] > 1), seen
     expect(page.locator("#changelist-filter")).to_contain_text("Open")
+    expect(page.locator(".paginator")).to_contain_text(
+        f"{len(seen)} candidate{'s' if len(seen) != 1 else ''}"
+    )
     return seen
 
 
