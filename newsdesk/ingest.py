@@ -42,6 +42,7 @@ from newsdesk.polling import (
     skip_reason,
 )
 from newsdesk.summaries import summarise
+from newsdesk.tasks import summaries_queue
 
 logger = logging.getLogger("newsdesk.ingest")
 
@@ -64,9 +65,13 @@ def fetch_feeds(feeds, *, force: bool = False) -> list[FeedReport]:
     return reports
 
 
-def fetch_feed(feed: Feed, *, force: bool = False) -> FeedReport:
+def fetch_feed(feed: Feed, *, force: bool = False, queue_summaries: bool = False) -> FeedReport:
     """Fetch `feed` if it is due (or now with force) and no other worker holds it; store its new items
-    as pieces. Never raises: what went wrong is in the report and on the feed."""
+    as pieces. Never raises: what went wrong is in the report and on the feed.
+
+    The candidates it touched get a new summary: made here (`fetch_feeds --now`, which a reader
+    expects to see finished), or with `queue_summaries` (the worker) queued a few seconds later, once
+    a candidate whatever number of feeds touch it meanwhile (newsdesk.tasks.summaries_queue)."""
     report = FeedReport(feed.pk, feed.url)
     started = timezone.now()
     lease = Lease.take(feed, now=started, force=force)
@@ -85,6 +90,8 @@ def fetch_feed(feed: Feed, *, force: bool = False) -> FeedReport:
         _guarded(fetch_failed, feed, report, lease=lease, started=started, reason=reason, http_status=None)
     # The touched candidates' proposed sections, then their summaries: once a candidate, not a piece.
     _guarded(sections.sections_propose, touched)
+    if queue_summaries:
+        touched = summaries_queue(touched)
     _guarded(_summaries_make, touched)
     return report
 

@@ -31,6 +31,9 @@ from newsdesk.queued import waiting_calls
 logger = logging.getLogger(__name__)
 
 SWEEP_EVERY = timedelta(minutes=1)
+# A candidate's summary waits this long after a feed touched it: the other feeds reporting the event,
+# read meanwhile, join the same summary (one for the lot, not one a feed).
+SUMMARY_DELAY = timedelta(seconds=5)
 
 
 @task
@@ -54,7 +57,7 @@ def fetch_feed_task(feed_id: int) -> dict:
     # fetch, and the ingestion brings trafilatura, lxml and feedparser with it.
     from newsdesk import ingest
 
-    report = ingest.fetch_feed(feed)
+    report = ingest.fetch_feed(feed, queue_summaries=True)
     if report.status == ingest.SKIPPED:
         # Taken by another worker since the check above: its run queues the next one.
         return {"feed": feed_id, "done": f"nothing: {report.error}"}
@@ -94,6 +97,35 @@ def poll_feeds() -> dict:
     if enqueued:
         logger.info("Queued %d due feed(s) for fetching: %s", len(enqueued), enqueued)
     return {"enqueued": enqueued}
+
+
+@task
+def summarise_task(candidate_id: int) -> dict:
+    """Draft the summary of an open candidate from its pieces as they are now (newsdesk.summaries:
+    extractive, or a language model's when one is configured)."""
+    from newsdesk.models import Candidate
+    from newsdesk.summaries import summarise
+
+    candidate = Candidate.objects.filter(pk=candidate_id, status=Candidate.Status.OPEN).first()
+    if candidate is None or not candidate.pieces.exists():
+        return {"candidate": candidate_id, "done": "nothing: not an open candidate with pieces"}
+    summary = summarise(candidate)
+    return {"candidate": candidate_id, "summary": summary.pk, "method": summary.method}
+
+
+def summaries_queue(candidate_ids) -> set[int]:
+    """Queue a summary of each candidate SUMMARY_DELAY from now, unless one is waiting already.
+    Returns the candidates it could not queue (the queue out of reach): the caller summarises those
+    itself."""
+    waiting = {call.get("candidate_id") for call in waiting_calls(summarise_task) or []}
+    missed = set()
+    for candidate_id in sorted(set(candidate_ids) - waiting):
+        try:
+            summarise_task.using(run_after=timezone.now() + SUMMARY_DELAY).enqueue(candidate_id=candidate_id)
+        except Exception:  # Redis down under RQ: summarised now instead, never lost
+            logger.warning("Summary of candidate %s not queued; made at once", candidate_id, exc_info=True)
+            missed.add(candidate_id)
+    return missed
 
 
 def start_polling() -> bool:

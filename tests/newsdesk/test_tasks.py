@@ -333,3 +333,54 @@ def test_a_queue_out_of_reach_does_not_fail_the_feeds_save(
     assert Feed.objects.filter(pk=feed.pk).exists()
     monkeypatch.undo()
     assert tasks.poll_feeds.call()["enqueued"] == [feed.pk]  # the sweeper queues it
+
+
+# --- Summaries: one a candidate, queued a little after the feeds that touch it -------------------
+
+
+def test_a_workers_fetch_queues_one_summary_a_candidate_once_and_the_task_makes_it(outlet):
+    from newsdesk.models import Candidate, Summary
+
+    feed = make_feed(outlet)
+    DBTaskResult.objects.all().delete()
+    ingest.fetch_feed(feed, force=True, queue_summaries=True)
+    touched = set(Candidate.objects.values_list("pk", flat=True))
+    assert touched and not Summary.objects.exists()  # nothing summarised inside the fetch
+    waiting = waiting_calls(tasks.summarise_task)
+    assert sorted(call["candidate_id"] for call in waiting) == sorted(touched)
+    # A second feed touching the same candidates before the summaries ran queues no more.
+    assert tasks.summaries_queue(touched) == set()
+    assert len(waiting_calls(tasks.summarise_task)) == len(touched)
+    for candidate_id in touched:
+        result = tasks.summarise_task.call(candidate_id=candidate_id)
+        assert result["method"] == Summary.Method.EXTRACTIVE
+    assert set(Summary.objects.values_list("candidate", flat=True)) == touched
+
+
+def test_fetching_by_hand_summarises_at_once_and_a_queue_out_of_reach_does_too(outlet, monkeypatch):
+    from newsdesk.models import Summary
+
+    feed = make_feed(outlet)
+    ingest.fetch_feed(feed, force=True)  # fetch_feeds --now: the summaries are there when it ends
+    assert Summary.objects.exists()
+    Summary.objects.all().delete()
+    Piece.objects.all().delete()
+    Feed.objects.filter(pk=feed.pk).update(etag="", last_modified_header="")
+
+    def refuse(*args, **kwargs):
+        raise ConnectionError("queue out of reach")
+
+    monkeypatch.setattr(type(tasks.summarise_task.get_backend()), "enqueue", refuse)
+    ingest.fetch_feed(feed, force=True, queue_summaries=True)
+    assert Summary.objects.exists()
+
+
+def test_a_summary_task_for_a_dismissed_or_empty_candidate_does_nothing():
+    from newsdesk.models import Candidate
+
+    dismissed = Candidate.objects.create(
+        title="x", status=Candidate.Status.DISMISSED, first_published_at=timezone.now(),
+        last_published_at=timezone.now(),
+    )  # fmt: skip
+    assert "nothing" in tasks.summarise_task.call(candidate_id=dismissed.pk)["done"]
+    assert "nothing" in tasks.summarise_task.call(candidate_id=10**9)["done"]
