@@ -9,7 +9,7 @@ from django.utils.html import format_html
 
 from articles.admin.scheduling import admin_time
 from newsdesk import grouping
-from newsdesk.admin.common import ChosenRowsMixin, NewsdeskMedia, balance_bar, plural
+from newsdesk.admin.common import ChosenRowsMixin, NewsdeskMedia, balance_bar, plural, summaries_refresh
 from newsdesk.admin.desk_page import DeskPageMixin
 from newsdesk.models import Candidate
 
@@ -105,6 +105,7 @@ class CandidateAdmin(ChosenRowsMixin, DeskPageMixin, admin.ModelAdmin):
         except ValidationError as exc:
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
             return
+        summaries_refresh([merged.pk])
         url = reverse("admin:newsdesk_candidate_change", args=[merged.pk])
         self.message_user(
             request,

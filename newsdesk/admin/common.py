@@ -55,3 +55,14 @@ def original_link(url: str, text: str) -> str:
 
 def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def summaries_refresh(candidate_ids) -> None:
+    """After a merge or a split the candidates' pieces changed: their summaries are queued anew once
+    the change commits (the desk would otherwise show sentences from pieces no longer there)."""
+    from django.db import transaction
+
+    from newsdesk.tasks import summaries_queue
+
+    ids = {pk for pk in candidate_ids if pk}
+    transaction.on_commit(lambda: summaries_queue(ids), robust=True)

@@ -23,7 +23,7 @@ from articles.bias import CENTER_LEANS, LEFT_LEANS, RIGHT_LEANS
 from articles.models import Article, Category
 from articles.text import render_markdown
 from newsdesk import desk, grouping
-from newsdesk.admin.common import plural, web_address, works_the_desk
+from newsdesk.admin.common import plural, summaries_refresh, web_address, works_the_desk
 from newsdesk.models import Candidate, Piece
 
 LEANS = (("left", "Left", LEFT_LEANS), ("center", "Center", CENTER_LEANS), ("right", "Right", RIGHT_LEANS))
@@ -216,6 +216,7 @@ class DeskPageMixin:
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return self._back(candidate)
+        summaries_refresh([candidate.pk, made.pk])
         url = reverse("admin:newsdesk_candidate_change", args=[made.pk])
         messages.success(
             request,

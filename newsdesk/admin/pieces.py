@@ -9,7 +9,14 @@ from django.utils.html import format_html
 
 from articles.admin.scheduling import admin_time
 from newsdesk import grouping
-from newsdesk.admin.common import ChosenRowsMixin, NewsdeskMedia, original_link, plural, works_the_desk
+from newsdesk.admin.common import (
+    ChosenRowsMixin,
+    NewsdeskMedia,
+    original_link,
+    plural,
+    summaries_refresh,
+    works_the_desk,
+)
 from newsdesk.models import Candidate, Piece
 
 
@@ -115,11 +122,13 @@ class PieceAdmin(ChosenRowsMixin, admin.ModelAdmin):
 
     @admin.action(description="Split the selected pieces into a new candidate", permissions=["split"])
     def split_selected(self, request, queryset):
+        left = set(queryset.values_list("candidate", flat=True))
         try:
             made = grouping.pieces_split(pieces=queryset.select_related(None))
         except ValidationError as exc:
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
             return
+        summaries_refresh([*left, made.pk])
         url = reverse("admin:newsdesk_candidate_change", args=[made.pk])
         self.message_user(
             request,

@@ -406,3 +406,20 @@ def test_a_viewer_of_the_desk_gets_no_buttons(newsroom, django_user_model):
     html = client.get(page(cand)).content.decode()
     assert not re.search(r"<form method=\"post\"", html.split('id="content-main"')[1])
     assert client.post(button(cand, "dismiss")).status_code == 403
+
+
+def test_a_merge_or_a_split_queues_the_changed_candidates_summaries(
+    newsroom, editor_client, django_capture_on_commit_callbacks
+):
+    from newsdesk import tasks
+    from newsdesk.queued import waiting_calls
+
+    cand, pieces = newsroom
+    with django_capture_on_commit_callbacks(execute=True):
+        editor_client.post(button(cand, "split"), {"pieces": [pieces["center"].pk]})
+    new = Candidate.objects.exclude(pk=cand.pk).get()
+    queued = {call["candidate_id"] for call in waiting_calls(tasks.summarise_task)}
+    assert queued == {cand.pk, new.pk}
+    with django_capture_on_commit_callbacks(execute=True):
+        editor_client.post(DESK, {"action": "merge_selected", "_selected_action": [cand.pk, new.pk]})
+    assert {call["candidate_id"] for call in waiting_calls(tasks.summarise_task)} == {cand.pk, new.pk}
