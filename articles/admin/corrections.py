@@ -108,7 +108,7 @@ class CorrectionsAdminMixin:
             '<li class="correction-entry"><time datetime="{}">{}</time> · {}<br>{}</li>',
             (
                 (
-                    c.created_at.isoformat(),
+                    c.created_at.isoformat(timespec="seconds"),  # HTML allows 3 digits of fraction at most
                     local_label(c.created_at, "j M Y, H:i"),
                     author_name(c.created_by),
                     linebreaksbr(c.note),

@@ -133,7 +133,7 @@ def test_corrections_are_listed_oldest_first_and_never_rewritten(editor_client, 
     past = form[form.index('class="form-row field-past_corrections"') :]
     assert "First: the date was wrong." in past
     assert "· editor<br>" in past
-    assert f'<time datetime="{first.created_at.isoformat()}">' in past
+    assert f'<time datetime="{first.created_at.isoformat(timespec="seconds")}">' in past
     assert 'name="correction_note"' in form and form.count("<textarea") == 2  # summary and the new note
     assert correct(editor_client, live, "Second: the minister's name was misspelt.").status_code == 302
     assert list(Correction.objects.values_list("note", flat=True)) == [
