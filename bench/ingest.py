@@ -71,9 +71,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--workers",
-        default="4",
+        default="16",
         metavar="LIST",
-        help="db_worker processes, comma-separated runs, e.g. 4,8,2,1 (default 4; the first is the headline)",
+        help="db_worker processes, comma-separated runs, e.g. 16,8,4 (default 16; the first is the headline)",
     )
     parser.add_argument("--outlets", type=int, default=50, help="outlets, one server and feed each (50)")
     parser.add_argument("--items", type=int, default=2000, help="items in all, round-robin over the outlets")
