@@ -287,7 +287,12 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     # Refused requests (a host we do not serve, too many fields): a line each, no traceback.
-    "loggers": {"django.security": {"handlers": ["brief"], "propagate": False}},
+    "loggers": {
+        "django.security": {"handlers": ["brief"], "propagate": False},
+        # db_worker prints these on its own output (a handler of its own): not a second time via root.
+        "django.tasks": {"propagate": False},
+        "django_tasks_db": {"propagate": False},
+    },
 }
 
 # The newsdesk (docs/newsdesk.md). Background work runs on Django's own tasks framework; the
