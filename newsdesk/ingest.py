@@ -10,6 +10,7 @@ A broken feed raises nothing: it is recorded on the feed (last_error, error_coun
 off exponentially) and logged on the "newsdesk.ingest" logger."""
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -42,7 +43,6 @@ from newsdesk.polling import (
     skip_reason,
 )
 from newsdesk.summaries import summarise
-from newsdesk.tasks import summaries_queue
 
 logger = logging.getLogger("newsdesk.ingest")
 
@@ -65,13 +65,16 @@ def fetch_feeds(feeds, *, force: bool = False) -> list[FeedReport]:
     return reports
 
 
-def fetch_feed(feed: Feed, *, force: bool = False, queue_summaries: bool = False) -> FeedReport:
+def fetch_feed(
+    feed: Feed, *, force: bool = False, queue_summaries: Callable[[set[int]], set[int]] | None = None
+) -> FeedReport:
     """Fetch `feed` if it is due (or now with force) and no other worker holds it; store its new items
     as pieces. Never raises: what went wrong is in the report and on the feed.
 
     The candidates it touched get a new summary: made here (`fetch_feeds --now`, which a reader
-    expects to see finished), or with `queue_summaries` (the worker) queued a few seconds later, once
-    a candidate whatever number of feeds touch it meanwhile (newsdesk.tasks.summaries_queue)."""
+    expects to see finished), or handed to `queue_summaries` (the worker passes
+    newsdesk.tasks.summaries_queue: once a candidate, a few seconds later, whatever number of feeds
+    touch it meanwhile), which returns those it could not queue, made here then."""
     report = FeedReport(feed.pk, feed.url)
     started = timezone.now()
     lease = Lease.take(feed, now=started, force=force)
@@ -90,8 +93,8 @@ def fetch_feed(feed: Feed, *, force: bool = False, queue_summaries: bool = False
         _guarded(fetch_failed, feed, report, lease=lease, started=started, reason=reason, http_status=None)
     # The touched candidates' proposed sections, then their summaries: once a candidate, not a piece.
     _guarded(sections.sections_propose, touched)
-    if queue_summaries:
-        touched = summaries_queue(touched)
+    if queue_summaries is not None:
+        touched = queue_summaries(touched)
     _guarded(_summaries_make, touched)
     return report
 

@@ -57,7 +57,7 @@ def fetch_feed_task(feed_id: int) -> dict:
     # fetch, and the ingestion brings trafilatura, lxml and feedparser with it.
     from newsdesk import ingest
 
-    report = ingest.fetch_feed(feed, queue_summaries=True)
+    report = ingest.fetch_feed(feed, queue_summaries=summaries_queue)
     if report.status == ingest.SKIPPED:
         # Taken by another worker since the check above: its run queues the next one.
         return {"feed": feed_id, "done": f"nothing: {report.error}"}

@@ -5,10 +5,9 @@ its article pages (with the boilerplate real pages have around the text) and lea
 without the internet; `make bench-ingest` serves 50 outlets x 40 items, one port per outlet so
 that the fetcher's per-host limits apply as they would to 50 real outlets.
 
-    python -m newsdesk.demo.feed_server --port 8001    # the demo corpus, dated to end now
+    python manage.py serve_demo_feeds 127.0.0.1:8001    # the demo corpus, dated to end now
 """
 
-import argparse
 import hashlib
 import io
 import threading
@@ -168,22 +167,3 @@ def serve(items: list[Item], *, host: str = "127.0.0.1", port: int = 0) -> Threa
         target=server.serve_forever, name=f"feed-server-{server.server_port}", daemon=True
     ).start()
     return server
-
-
-def main(argv=None):
-    from newsdesk.demo import corpus
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8001)
-    args = parser.parse_args(argv)
-    server = serve(corpus.items(), host=args.host, port=args.port)
-    print(f"Demo feeds on http://{args.host}:{server.server_port}/<outlet>/feed.xml", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        server.shutdown()
-
-
-if __name__ == "__main__":
-    main()

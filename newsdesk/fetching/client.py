@@ -70,7 +70,7 @@ def _fetch(url: str, *, purpose: str, etag: str = "", last_modified: str = "") -
         current = target.url  # without its #fragment, which is never sent
         seen.add(current)
         if purpose == "page":
-            robots.robots_check(target, user_agent=headers["User-Agent"])
+            robots.robots_check(target, user_agent=headers["User-Agent"], fetch=robots_txt_fetch)
         with host_slot(target.host_key):
             # One deadline for the whole chain, started once it is our first turn at the host:
             # waiting for a slot is not the server being slow.

@@ -8,6 +8,7 @@ A Crawl-delay it names for us spaces out our requests to that host (hosts.py).""
 
 import threading
 import time
+from collections.abc import Callable
 from logging import INFO
 from urllib.robotparser import RobotFileParser
 
@@ -15,6 +16,7 @@ from newsdesk.fetching import conf
 from newsdesk.fetching.addresses import Target, refuse
 from newsdesk.fetching.errors import BadStatus, FetchError, Refused
 from newsdesk.fetching.hosts import host_delay_set, host_delays_clear
+from newsdesk.fetching.result import FetchResult
 
 RETRY_FAILED = 300.0  # seconds before a robots.txt that failed is asked for again
 MAX_ENTRIES = 10_000
@@ -34,9 +36,10 @@ def robots_clear() -> None:
     host_delays_clear()
 
 
-def robots_check(target: Target, *, user_agent: str) -> None:
-    """Refused if the origin's robots.txt disallows `target` for our user agent."""
-    rules = _rules(target.origin)
+def robots_check(target: Target, *, user_agent: str, fetch: Callable[[str], FetchResult]) -> None:
+    """Refused if the origin's robots.txt disallows `target` for our user agent. `fetch(url)` reads
+    the robots.txt (the client's own, passed in so this module need not import the client)."""
+    rules = _rules(target.origin, fetch)
     host_delay_set(
         target.host_key, rules.crawl_delay(user_agent) if isinstance(rules, RobotFileParser) else None
     )
@@ -51,7 +54,7 @@ def robots_check(target: Target, *, user_agent: str) -> None:
         raise refuse(reason, target.url, level=INFO)
 
 
-def _rules(origin: str) -> Rules:
+def _rules(origin: str, fetch: Callable[[str], FetchResult]) -> Rules:
     with _cache_lock:
         lock = _origin_locks.setdefault(origin, threading.Lock())
     # One thread reads an origin's robots.txt; the others wait for its answer instead of asking too.
@@ -60,7 +63,7 @@ def _rules(origin: str) -> Rules:
             cached = _cache.get(origin)
         if cached and cached[0] > time.monotonic():
             return cached[1]
-        rules, ttl = _read(origin)
+        rules, ttl = _read(origin, fetch)
         with _cache_lock:
             if len(_cache) >= MAX_ENTRIES:
                 now = time.monotonic()
@@ -71,12 +74,10 @@ def _rules(origin: str) -> Rules:
         return rules
 
 
-def _read(origin: str) -> tuple[Rules, float]:
-    from newsdesk.fetching.client import robots_txt_fetch  # the client imports this module
-
+def _read(origin: str, fetch: Callable[[str], FetchResult]) -> tuple[Rules, float]:
     url = f"{origin}/robots.txt"
     try:
-        result = robots_txt_fetch(url)
+        result = fetch(url)
     except BadStatus as error:
         if error.status is not None and 400 <= error.status < 500:
             return True, conf.robots_ttl()

@@ -343,7 +343,7 @@ def test_a_workers_fetch_queues_one_summary_a_candidate_once_and_the_task_makes_
 
     feed = make_feed(outlet)
     DBTaskResult.objects.all().delete()
-    ingest.fetch_feed(feed, force=True, queue_summaries=True)
+    ingest.fetch_feed(feed, force=True, queue_summaries=tasks.summaries_queue)
     touched = set(Candidate.objects.values_list("pk", flat=True))
     assert touched and not Summary.objects.exists()  # nothing summarised inside the fetch
     waiting = waiting_calls(tasks.summarise_task)
@@ -371,7 +371,7 @@ def test_fetching_by_hand_summarises_at_once_and_a_queue_out_of_reach_does_too(o
         raise ConnectionError("queue out of reach")
 
     monkeypatch.setattr(type(tasks.summarise_task.get_backend()), "enqueue", refuse)
-    ingest.fetch_feed(feed, force=True, queue_summaries=True)
+    ingest.fetch_feed(feed, force=True, queue_summaries=tasks.summaries_queue)
     assert Summary.objects.exists()
 
 
