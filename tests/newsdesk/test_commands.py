@@ -257,6 +257,7 @@ def test_fetch_feeds_leaves_a_feed_another_worker_is_fetching(outlet):
     Feed.objects.filter(pk=feed.pk).update(leased_until=timezone.now() + timedelta(minutes=5))
     out = run("fetch_feeds", "--now", "--feed", str(feed.pk))
     assert "skipped: being fetched by another worker" in out
+    assert "1 feed(s): 0 fine, 1 skipped (another worker is fetching them), 0 failed." in out
     assert outlet.requests == []
 
 

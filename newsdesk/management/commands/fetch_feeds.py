@@ -95,27 +95,31 @@ class Command(BaseCommand):
         if verbosity < 2:
             newsdesk_log.setLevel(logging.ERROR)
         try:
-            failed = self.fetch_all(bar, stream, show_bar=show_bar, force=now)
+            failed, skipped = self.fetch_all(bar, stream, show_bar=show_bar, force=now)
         finally:
             newsdesk_log.setLevel(level)
         bar.close()
-        self.stdout.write(f"{len(feeds)} feed(s): {len(feeds) - failed} fine, {failed} failed.")
+        fine = len(feeds) - failed - skipped
+        held = f"{skipped} skipped (another worker is fetching them), " if skipped else ""
+        self.stdout.write(f"{len(feeds)} feed(s): {fine} fine, {held}{failed} failed.")
         if failed:
             raise CommandError(
                 f"{failed} feed(s) failed; see above (and manage.py feeds list).", returncode=1
             )
 
-    def fetch_all(self, bar, stream, *, show_bar: bool, force: bool) -> int:
-        failed = 0
+    def fetch_all(self, bar, stream, *, show_bar: bool, force: bool) -> tuple[int, int]:
+        """Fetch each feed; how many failed and how many were skipped (held by a worker)."""
+        failed = skipped = 0
         for item in bar:
             line, bad = self.fetch(item, force=force)
             failed += bad
+            skipped += line.startswith("skipped")
             line = f"#{item.pk} {item.outlet.domain} {item.url}: {line}"
             if show_bar:
                 bar.write(line, file=stream)
             else:
                 self.stdout.write(line)
-        return failed
+        return failed, skipped
 
     def selection(self, *, feed_id: int | None, now: bool) -> list[Feed]:
         feeds = Feed.objects.select_related("outlet").order_by("outlet__domain", "pk")
