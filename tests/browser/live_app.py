@@ -189,7 +189,9 @@ def start(root: Path) -> LiveApp:
     )
     _run([python, "manage.py", "migrate", "--noinput", "-v0"], env, root)
     _run([python, "manage.py", "seed_demo", "--articles", str(EXTRA_STORIES), "-v0"], env, root)
-    _run([python, "manage.py", "demo_accounts", "--password", password, "--force", "-v0"], env, root)
+    # "--password=…" in one word: a random password may begin with "-", which argparse would take
+    # for an option of its own.
+    _run([python, "manage.py", "demo_accounts", f"--password={password}", "--force", "-v0"], env, root)
     output, _ = collect.communicate()
     if collect.returncode:
         raise RuntimeError(f"collectstatic failed:\n{output}")
