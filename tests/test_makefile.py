@@ -58,7 +58,14 @@ def note(text):
 command = sys.argv[1]
 note(f"{os.getpid()} {os.getpgid(0)} start {' '.join(sys.argv[1:])}")
 if command == "runserver" and os.environ.get("FAKE_SERVER_FAILS"):
-    sys.exit(3)  # as when the address is in use
+    # As when the address is in use, once the worker and the demo feeds are up (else the trap may
+    # stop them before they wrote that they started, and the test could not see them stopped).
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not all(
+        f"start {name}" in log.read_text() for name in ("db_worker", "serve_demo_feeds")
+    ):
+        time.sleep(0.02)
+    sys.exit(3)
 if command in ("db_worker", "runserver", "serve_demo_feeds"):
     def stop(signum, frame):
         note(f"{os.getpid()} {command} stopped by {signal.Signals(signum).name}")
