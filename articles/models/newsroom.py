@@ -85,7 +85,7 @@ class ContentVersion(models.Model):
     """One row counting the changes to what readers see, written after each change commits.
 
     The shared cache keeps its own counter for instant invalidation; this one is the truth it is
-    checked against (articles.pagecache), so pages stay right when the cache was away during a save
+    checked against (articles.site.cache.pagecache), so pages stay right when the cache was away during a save
     or when several processes keep caches of their own (the development server and a shell).
     """
 

@@ -115,7 +115,7 @@ class Article(models.Model):
     featured = models.BooleanField(default=False, help_text="Featured stories lead the front page.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # Written at save time on PostgreSQL (articles.search); an unused NULL column on SQLite.
+    # Written at save time on PostgreSQL (articles.search_index); an unused NULL column on SQLite.
     search_vector = SearchVectorField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -134,7 +134,7 @@ class Article(models.Model):
         editable=False,
     )
 
-    # The story sitemap's page (articles.sitemaps); kept by the database itself.
+    # The story sitemap's page (articles.site.sitemaps); kept by the database itself.
     published_month = models.GeneratedField(
         expression=PublishedMonth("published_at"), output_field=models.IntegerField(), db_persist=True
     )
@@ -156,7 +156,7 @@ class Article(models.Model):
             ),
             # Sitemaps' lastmod: the newest edit of a live story, found without reading the archive.
             models.Index(fields=["-updated_at"], name="article_updated_idx"),
-            # Each sitemap month's newest edit in one index probe (articles.sitemaps.month_lastmods).
+            # Each sitemap month's newest edit in one index probe (articles.site.sitemaps.month_lastmods).
             models.Index(
                 fields=["status", "published_month", "-updated_at"], name="article_month_updated_idx"
             ),

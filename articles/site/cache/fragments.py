@@ -2,7 +2,7 @@
 
 The navigation (the sections) and an article's related stories depend on other stories than the
 one on the page, so no single story's version can key them. They are kept under the content version
-(articles.pagecache), which every content change bumps, and never past the next scheduled story's
+(articles.site.cache.pagecache), which every content change bumps, and never past the next scheduled story's
 time. Used only when every worker sees the same version (settings.NEWSAPP_FRAGMENT_CACHE).
 """
 
