@@ -21,7 +21,7 @@ def private_hosts() -> frozenset[str]:
 
 
 def user_agent() -> str:
-    # newsapp/settings.py builds it from NEWSAPP_SITE_NAME and NEWSAPP_FETCH_CONTACT_URL.
+    # newsapp/settings/newsdesk.py builds it from NEWSAPP_SITE_NAME and NEWSAPP_FETCH_CONTACT_URL.
     return getattr(settings, "NEWSAPP_FETCH_USER_AGENT", "") or "newsapp/1.0 (newsdesk)"
 
 
