@@ -19,6 +19,9 @@ urlpatterns = [
     # Before the admin, whose catch-all would answer for these addresses.
     path("admin/two-factor/", include("accounts.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("api.urls")),
+    # Before articles, whose catch-all <section>/ would answer for methodology/, blindspot/, ...
+    path("", include("coverage.urls")),
     path("", include("articles.urls")),
 ]
 

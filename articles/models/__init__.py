@@ -1,6 +1,7 @@
 """The content core's models, one module per subject; import them from here."""
 
 from articles.models.newsroom import ContentVersion, Correction, PreviewLink
+from articles.models.ratings import RATED_LEANS, SourceRating
 from articles.models.sections import Category
 from articles.models.sources import Source, domain_validator, http_url, source_logo_path
 from articles.models.stories import (
@@ -15,6 +16,7 @@ from articles.models.stories import (
 
 __all__ = [
     "CARD_DEFERRED",
+    "RATED_LEANS",
     "Article",
     "ArticleQuerySet",
     "ArticleSource",
@@ -25,6 +27,7 @@ __all__ = [
     "PreviewLink",
     "PublishedMonth",
     "Source",
+    "SourceRating",
     "article_image_path",
     "domain_validator",
     "http_url",

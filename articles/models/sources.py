@@ -7,6 +7,7 @@ from django.core.validators import RegexValidator, URLValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django_countries.fields import CountryField
 
 from articles import images
 
@@ -58,13 +59,16 @@ class Source(models.Model):
     logo_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
     logo_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     logo_small = models.JSONField(default=dict, blank=True, editable=False)
+    # The rating in force today, kept here by articles.newsroom.ratings whenever the outlet's ratings
+    # (SourceRating, the history) change: lists, filters and exports read it without a join.
     bias = models.CharField(
-        "political lean",
+        "current lean",
         max_length=12,
         choices=Lean,
         default=Lean.UNRATED,
-        help_text="Feeds the bias bar of stories whose rating is computed from their sources.",
+        help_text="The rating in force today. Change it by adding a dated rating below.",
     )
+    country = CountryField(blank=True, help_text="Where the outlet is based.")
     description = models.TextField(blank=True)
 
     _saved_logo_name = None

@@ -299,6 +299,15 @@ class BiasRating(models.Model):
         editable=False,
         help_text="Sources left out of a computed rating because their lean is unrated.",
     )
+    # What the bar rests on, for readers ("How this was rated") and for blindspots: the date whose
+    # outlet ratings were used (the story's publish date), the distinct rated outlets on each side
+    # (wire copies once), and each counted outlet with the rating used (articles.newsroom.ratings).
+    as_of = models.DateField(null=True, blank=True, editable=False)
+    outlets_left = models.PositiveSmallIntegerField(default=0, editable=False)
+    outlets_center = models.PositiveSmallIntegerField(default=0, editable=False)
+    outlets_right = models.PositiveSmallIntegerField(default=0, editable=False)
+    basis = models.JSONField(default=dict, blank=True, editable=False)
+    computed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = "bias rating"

@@ -4,4 +4,5 @@ part of the product so each stays readable. Later parts may add to earlier ones 
 """
 
 from newsapp.settings.base import *  # noqa: F403
+from newsapp.settings.coverage import *  # noqa: F403
 from newsapp.settings.newsdesk import *  # noqa: F403

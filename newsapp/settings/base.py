@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "axes",
+    "django_countries",
     "articles",
     "accounts",
     # The database-backed queue of django.tasks (the embedded default; docs/newsdesk.md).

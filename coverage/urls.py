@@ -1,0 +1,6 @@
+
+app_name = "coverage"
+
+urlpatterns: list = [
+    # Filled by the coverage pages: methodology/, blindspot/ (+ feeds), balance/.
+]
