@@ -16,3 +16,16 @@ if NEWSAPP_BLINDSPOT_MIN_OUTLETS < 1 or NEWSAPP_BLINDSPOT_WINDOW_DAYS < 1:
     raise ImproperlyConfigured(
         "NEWSAPP_BLINDSPOT_MIN_OUTLETS and NEWSAPP_BLINDSPOT_WINDOW_DAYS must be 1 or more."
     )
+
+# The licence of the open data (the API and the downloads), named on the methodology page and beside
+# every download: its name as readers know it, and the address of its full text (empty: no link).
+NEWSAPP_DATA_LICENCE_NAME = env.str("NEWSAPP_DATA_LICENCE_NAME", default="CC BY 4.0")
+NEWSAPP_DATA_LICENCE_URL = env.str(
+    "NEWSAPP_DATA_LICENCE_URL", default="https://creativecommons.org/licenses/by/4.0/"
+)
+if not NEWSAPP_DATA_LICENCE_NAME.strip():
+    raise ImproperlyConfigured("NEWSAPP_DATA_LICENCE_NAME must name the open data's licence.")
+if NEWSAPP_DATA_LICENCE_URL and not NEWSAPP_DATA_LICENCE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(
+        f"NEWSAPP_DATA_LICENCE_URL is {NEWSAPP_DATA_LICENCE_URL!r}; it must start with https:// or http://."
+    )
