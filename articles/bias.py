@@ -57,12 +57,8 @@ def voices(citations: Iterable[tuple[Hashable, str | None, bool]]) -> list[str |
     return list(leans.values())
 
 
-def split_from_leans(leans: Iterable[str]) -> BiasSplit | None:
-    """Percentages from the leans of an article's sources; None when no source is rated.
-
-    lean_left counts as left, lean_right as right; unrated sources are left out of the
-    percentages and counted apart.
-    """
+def side_counts(leans: Iterable[str | None]) -> tuple[int, int, int, int]:
+    """(left, center, right, unrated) voices among `leans`: lean_left counts left, lean_right right."""
     left = center = right = unrated = 0
     for lean in leans:
         if lean in LEFT_LEANS:
@@ -73,6 +69,16 @@ def split_from_leans(leans: Iterable[str]) -> BiasSplit | None:
             center += 1
         else:
             unrated += 1
+    return left, center, right, unrated
+
+
+def split_from_leans(leans: Iterable[str]) -> BiasSplit | None:
+    """Percentages from the leans of an article's sources; None when no source is rated.
+
+    lean_left counts as left, lean_right as right; unrated sources are left out of the
+    percentages and counted apart.
+    """
+    left, center, right, unrated = side_counts(leans)
     if left + center + right == 0:
         return None
     pl, pc, pr = largest_remainder([left, center, right])

@@ -2,7 +2,7 @@
 
 import io
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 
 import factory
 from django.core.files.base import ContentFile
@@ -13,7 +13,7 @@ from factory.django import DjangoModelFactory
 from PIL import ExifTags, Image
 
 from articles import search_index
-from articles.models import Article, ArticleSource, BiasRating, Category, Source
+from articles.models import Article, ArticleSource, BiasRating, Category, Source, SourceRating
 
 
 def image_bytes(fmt="JPEG", size=(20, 10), *, color=(200, 30, 30), orientation=None, gps=False) -> bytes:
@@ -37,6 +37,9 @@ def image_bytes(fmt="JPEG", size=(20, 10), *, color=(200, 30, 30), orientation=N
     return out.getvalue()
 
 
+RATED_SINCE = date(2000, 1, 1)
+
+
 def _seconds_ago(n):
     # Seconds, not minutes: a whole test run makes thousands of stories in one process, and they
     # must all stay within the news sitemap's last 48 hours.
@@ -58,12 +61,22 @@ class CategoryFactory(DjangoModelFactory):
 class SourceFactory(DjangoModelFactory):
     class Meta:
         model = Source
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Outlet {n}")
     slug = factory.Sequence(lambda n: f"outlet-{n}")
     domain = factory.Sequence(lambda n: f"outlet{n}.example")
     homepage = factory.LazyAttribute(lambda o: f"https://{o.domain}/")
     bias = Source.Lean.CENTER
+
+    @factory.post_generation
+    def rating(obj, create, extracted, **kwargs):
+        """The dated rating behind `bias` (Source.bias is the rating in force today): one since
+        2000-01-01, so stories of any date use the outlet's lean. SourceFactory(rating=False): none."""
+        if create and extracted is not False and obj.bias != Source.Lean.UNRATED:
+            SourceRating.objects.create(
+                source=obj, lean=obj.bias, effective_from=RATED_SINCE, method="Test rating"
+            )
 
     class Params:
         with_logo = factory.Trait(

@@ -1,7 +1,7 @@
 """Outlets in the admin: their lean, their logo, and what a change means for the stories citing them."""
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Count
 from django.utils.html import format_html
 
@@ -70,8 +70,4 @@ class SourceAdmin(SourceLeanAutocompleteMixin, PictureUploadsMixin, admin.ModelA
         with new_pictures_stored(obj, self.unsaved_note):
             super().save_model(request, obj, form, change)
         if change:
-            count = stories.source_changed(
-                source=obj, lean_changed="bias" in form.changed_data, name_changed="name" in form.changed_data
-            )
-            if count:
-                messages.info(request, f"Recomputed the bias bar of {count} stories citing {obj.name}.")
+            stories.source_changed(source=obj, name_changed="name" in form.changed_data)

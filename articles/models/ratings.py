@@ -6,8 +6,10 @@ the rating in force today, kept beside the outlet for the many places that only 
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from articles.models.sources import Source, http_url
 
@@ -67,6 +69,16 @@ class SourceRating(models.Model):
 
     def __str__(self):
         return f"{self.source}: {self.get_lean_display()} from {self.effective_from:%Y-%m-%d}"
+
+    def clean(self):
+        errors = {}
+        if self.effective_from and self.effective_from > timezone.localdate():
+            # A rating takes effect when it is made: a future one would change stories' bars unseen.
+            errors["effective_from"] = "A rating cannot take effect in the future; date it today or earlier."
+        if self.rater_kind == self.RaterKind.EXTERNAL and not self.rater_name.strip():
+            errors["rater_name"] = "Name the external rater: readers see who rated the outlet."
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def rater(self) -> str:

@@ -9,9 +9,10 @@ revision, a correction) ends in article_save, which in one transaction and one r
    in `lock_version` (optimistic locking: an edit form opened before it is now stale);
 3. lets the caller write what hangs off the story (`write`: its sources and rating, from a form, a
    file or a revision);
-4. runs the after-save steps, here and nowhere else: the rating computed from the sources' leans
-   (bias_rating_refresh), the search vector (articles.search_index), the "Updated" time of a live
-   story whose content changed (or that gets a correction), the correction itself;
+4. runs the after-save steps, here and nowhere else: the rating computed from the outlets' ratings
+   in force on the story's date (bias_rating_refresh), the search vector (articles.search_index),
+   the "Updated" time of a live story whose content changed (or that gets a correction), the
+   correction itself;
 5. records the story as it now stands, with its sources and rating, as one revision.
 
 The content version that cached pages are kept under moves by itself: every row written above sends
@@ -26,8 +27,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from articles import search_index
-from articles.bias import split_from_leans, voices
 from articles.models import Article, BiasRating, Correction, Source
+from articles.newsroom.basis import story_basis
 from articles.newsroom.revisions.record import article_recorded
 from articles.permissions import can_publish
 
@@ -102,18 +103,23 @@ def article_save(
 
 
 def bias_rating_refresh(*, article: Article) -> BiasRating | None:
-    """Recompute a rating made from the sources' leans (or create one when the story has none).
+    """Recompute a rating made from the sources' leans (or create one when the story has none), with
+    each outlet's rating in force on the story's date (its publish date; today for a draft:
+    articles.newsroom.basis), and record what it rests on (as_of, outlets per side, basis).
 
-    An editorial rating is left alone. A computed rating whose sources are all unrated is removed:
-    a bar with nothing behind it would mislead readers. Each outlet is one voice (articles.bias.voices):
-    an outlet cited by two of its pieces counts once, and wire copies are left out (their original
-    is cited too, and one piece of reporting counts once). `unrated_sources` counts unrated outlets.
+    An editorial rating keeps its numbers (the editor's) but still gets its basis and counts. A
+    computed rating whose outlets are all unrated on that date is removed: a bar with nothing behind
+    it would mislead readers. Each outlet is one voice (articles.bias.voices): an outlet cited by two
+    of its pieces counts once, and wire copies are left out (their original is cited too, and one
+    piece of reporting counts once). `unrated_sources` counts unrated outlets.
     """
     rating = BiasRating.objects.filter(article=article).first()
+    basis = story_basis(article=article)
     if rating is not None and rating.method == BiasRating.Method.EDITORIAL:
+        BiasRating.objects.filter(pk=rating.pk).update(**basis.fields())
+        rating.refresh_from_db()
         return rating
-    cited = article.article_sources.values_list("source_id", "source__bias", "wire_copy")
-    split = split_from_leans(voices(cited))
+    split = basis.split
     if split is None:
         if rating is not None:
             rating.delete()
@@ -126,6 +132,7 @@ def bias_rating_refresh(*, article: Article) -> BiasRating | None:
             "right": split.right,
             "unrated_sources": split.unrated,
             "method": BiasRating.Method.SOURCES,
+            **basis.fields(),
         },
     )
     return rating
@@ -137,19 +144,13 @@ def article_mark_modified(*, article: Article) -> None:
     Article.objects.filter(pk=article.pk).update(modified_at=article.modified_at)
 
 
-def source_changed(*, source: Source, lean_changed: bool, name_changed: bool) -> int:
-    """What follows from an outlet's change for the stories citing it: their computed ratings (a new
-    lean) and their search vectors (a new name, which search finds them by). Returns how many
-    ratings were recomputed."""
-    citing = Article.objects.filter(article_sources__source=source).distinct()
-    count = 0
-    if lean_changed:
-        for article in citing.exclude(bias_rating__method=BiasRating.Method.EDITORIAL).iterator():
-            bias_rating_refresh(article=article)
-            count += 1
+def source_changed(*, source: Source, name_changed: bool) -> None:
+    """What follows from an outlet's change for the stories citing it: their search vectors (a new
+    name, which search finds them by). A change of lean is a new dated rating, whose consequences
+    articles.newsroom.ratings draws (stories not yet live recomputed, live ones left as published)."""
     if name_changed:
+        citing = Article.objects.filter(article_sources__source=source).distinct()
         search_index.refresh(citing.values("pk"))
-    return count
 
 
 def articles_not_ready_to_publish(*, articles) -> list[tuple[Article, dict[str, str]]]:

@@ -2,9 +2,10 @@
 outlet, wire copies left out, unrated outlets counted apart, each once."""
 
 import pytest
+from django.utils import timezone
 
-from articles.models import BiasRating, Source
-from articles.newsroom import stories
+from articles.models import BiasRating, Source, SourceRating
+from articles.newsroom import ratings, stories
 from tests.factories import ArticleFactory, ArticleSourceFactory, BiasRatingFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
@@ -82,14 +83,15 @@ def test_an_editorial_rating_is_left_alone(outlets):
 
 
 def test_a_changed_lean_recomputes_with_each_outlet_once(outlets):
-    article = ArticleFactory()
+    article = ArticleFactory(draft=True)  # not live yet: a new rating recomputes it
     cite(article, outlets["left"])
     cite(article, outlets["left"])
     cite(article, outlets["center"])
     computed(article)
-    outlets["center"].bias = Source.Lean.RIGHT
-    outlets["center"].save()
-    assert stories.source_changed(source=outlets["center"], lean_changed=True, name_changed=False) == 1
+    rating = SourceRating(
+        source=outlets["center"], lean=Source.Lean.RIGHT, effective_from=timezone.localdate(), method="Review"
+    )
+    assert ratings.source_rating_save(rating=rating, user=None).recomputed == 1
     rating = BiasRating.objects.get(article=article)
     assert (rating.left, rating.center, rating.right) == (50, 0, 50)
 
