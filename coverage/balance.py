@@ -143,10 +143,11 @@ def _windows(tallies: dict[tuple[int, date], Tally], today: date, section_id: in
     ]
 
 
-def overview(*, now: datetime | None = None) -> Overview:
-    """The site's and every section's balance, and the site's daily series: two queries."""
+def overview(*, now: datetime | None = None, sections: list[Category] | None = None) -> Overview:
+    """The site's and every section's balance, and the site's daily series: one query, and one more
+    for the sections unless the caller has them (the navigation's)."""
     today = local_today(now)
-    sections = list(Category.objects.all())
+    sections = list(Category.objects.all()) if sections is None else sections
     tallies = _tallies(today=today)
     series = [
         DayBalance(day, sum_tallies(t for (_, d), t in tallies.items() if d == day))
