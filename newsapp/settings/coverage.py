@@ -12,9 +12,12 @@ INSTALLED_APPS += ["coverage", "api"]
 # section over the previous NEWSAPP_BLINDSPOT_WINDOW_DAYS days (coverage/blindspots.py).
 NEWSAPP_BLINDSPOT_MIN_OUTLETS = env.int("NEWSAPP_BLINDSPOT_MIN_OUTLETS", default=8)
 NEWSAPP_BLINDSPOT_WINDOW_DAYS = env.int("NEWSAPP_BLINDSPOT_WINDOW_DAYS", default=30)
-if NEWSAPP_BLINDSPOT_MIN_OUTLETS < 1 or NEWSAPP_BLINDSPOT_WINDOW_DAYS < 1:
+# /blindspot/ (and its feeds, and the API's list) looks at the stories published in these last days.
+NEWSAPP_BLINDSPOT_RECENT_DAYS = env.int("NEWSAPP_BLINDSPOT_RECENT_DAYS", default=7)
+if min(NEWSAPP_BLINDSPOT_MIN_OUTLETS, NEWSAPP_BLINDSPOT_WINDOW_DAYS, NEWSAPP_BLINDSPOT_RECENT_DAYS) < 1:
     raise ImproperlyConfigured(
-        "NEWSAPP_BLINDSPOT_MIN_OUTLETS and NEWSAPP_BLINDSPOT_WINDOW_DAYS must be 1 or more."
+        "NEWSAPP_BLINDSPOT_MIN_OUTLETS, NEWSAPP_BLINDSPOT_WINDOW_DAYS and NEWSAPP_BLINDSPOT_RECENT_DAYS "
+        "must be 1 or more."
     )
 
 # The licence of the open data (the API and the downloads), named on the methodology page and beside

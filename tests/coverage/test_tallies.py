@@ -1,25 +1,12 @@
 """Voices per section and local day (coverage.tallies), counted over live stories only."""
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 
 from coverage.tallies import Tally, daily_tallies, sum_tallies
-from tests.factories import ArticleFactory, BiasRatingFactory, CategoryFactory
-
-
-def story(*, section="world", at=None, left=0, center=0, right=0, rated=True, **traits):
-    if at is not None:
-        traits["published_at"] = at  # otherwise the factory's own time, or its trait's
-    article = ArticleFactory(category=CategoryFactory(slug=section), **traits)
-    if rated:
-        BiasRatingFactory(article=article, outlets_left=left, outlets_center=center, outlets_right=right)
-    return article
-
-
-def utc(*args):
-    return datetime(*args, tzinfo=UTC)
-
+from tests.coverage.newsroom import story, utc
+from tests.factories import CategoryFactory
 
 SINCE, UNTIL = utc(2025, 6, 1), utc(2025, 7, 1)
 
