@@ -26,7 +26,8 @@ QUERIES = {
     # 3 the stories whose cards are not in the card cache yet, with section and rating
     "home": 3,
     # 1 the section  2 count of its published stories (paginator)  3 the navigation  4 the page of stories
-    "section": 4,
+    # 5 its balance: the section's voices per day over the last 30 days (coverage_tags.section_balance)
+    "section": 5,
     # 1 the story with its section and rating  2 its citations with their outlets
     # 3 related stories sharing an outlet  4 the section's newest to top them up  5 the navigation
     "article": 5,
@@ -96,7 +97,7 @@ def test_the_pages_really_show_the_stories(client, newsroom):
 WARM = {
     # the lists' card keys (the navigation is kept per content version, the cards per story version)
     "home": 1,
-    # the section  the page of stories (its count, the navigation: kept)
+    # the section  the page of stories (its count, the navigation, its balance: kept)
     "section": 2,
     # the story  its citations (the related stories: kept per content version)
     "article": 2,
