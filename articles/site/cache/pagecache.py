@@ -42,7 +42,7 @@ CACHEABLE_VIEWS = frozenset({
     "articles:home", "articles:section", "articles:article", "articles:source",
     "articles:feed_rss", "articles:feed_atom", "articles:section_feed_rss", "articles:section_feed_atom",
     "articles:sitemap_index", "articles:sitemap", "articles:sitemap_month", "articles:news_sitemap",
-    "coverage:balance",
+    "coverage:methodology", "coverage:balance",
     "coverage:blindspot", "coverage:blindspot_rss", "coverage:blindspot_atom",
 })  # fmt: skip
 # Query parameters a cached page may depend on; any others (utm_source, ...) are left out of the key.
