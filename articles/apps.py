@@ -10,3 +10,7 @@ class ArticlesConfig(AppConfig):
         # records: both take effect by being imported.
         from articles.newsroom.revisions import record  # noqa: F401
         from articles.site.cache import signals  # noqa: F401
+        from articles.transfer import outlet_fields, outlet_ratings
+
+        # An outlet's rating history travels with it in the story import format.
+        outlet_fields.register(outlet_ratings.RATINGS)

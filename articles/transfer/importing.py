@@ -8,18 +8,23 @@ and a row is written only when something in it differs.
 from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from datetime import date
 from functools import partial
 from pathlib import Path
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from articles import images
-from articles.models import Article, ArticleSource, BiasRating, Source
+from articles.models import Article, ArticleSource, BiasRating, Source, SourceRating
+from articles.newsroom import ratings
 from articles.newsroom.stories import article_save, source_changed
 from articles.transfer import outlet_fields
 from articles.transfer.checks import ArticlePlan, ImportFailed, SourcePlan, validate
 from articles.transfer.document import load_document
+
+IMPORTED_METHOD = "The lean given for the outlet in an import file"
 
 __all__ = ["ImportFailed", "ImportResult", "import_file", "load_document", "validate"]
 
@@ -79,6 +84,39 @@ def _unique_slug(model, base: str, taken: set[str], max_length: int) -> str:
     return candidate
 
 
+def _story_days(stories: list[ArticlePlan]) -> dict[str, list[date]]:
+    """The publish dates of the file's published stories, by the domains they cite."""
+    days: dict[str, list[date]] = {}
+    for plan in stories:
+        moment = plan.values.get("published_at")
+        if plan.values.get("status") == Article.Status.PUBLISHED and moment is not None:
+            for domain, *_rest in plan.citations:
+                days.setdefault(domain, []).append(timezone.localdate(moment))
+    return days
+
+
+def _lean_rated(plan: SourcePlan, source: Source, lean: str, story_days: list[date]) -> bool:
+    """An outlet's "bias" in the file that differs from its lean today becomes a newsroom rating:
+    dated today for an outlet with a rating history, or, for one without (new, or never rated), from
+    the earliest publish date of a story citing it (in the file or stored), so its stories keep
+    the lean the file gives them. "unrated" is no rating: it removes none."""
+    source.refresh_from_db(fields=["bias"])
+    if lean in (Source.Lean.UNRATED, source.bias):
+        return False
+    rated = source.ratings.exists()
+    day = timezone.localdate() if rated else ratings.first_rating_day(source_id=source.pk, also=story_days)
+    if source.ratings.filter(effective_from=day).exists():
+        raise ImportFailed(
+            [
+                f"{plan.label}: field 'bias': {lean!r} differs from the outlet's rating of {day:%Y-%m-%d}; "
+                "give the outlet's ratings instead (field 'ratings') or leave 'bias' as it is"
+            ]
+        )
+    rating = SourceRating(source=source, lean=lean, effective_from=day, method=IMPORTED_METHOD)
+    ratings.source_rating_save(rating=rating, user=None)
+    return True
+
+
 class _Applier:
     revision_comment = "Imported from a file"
 
@@ -105,9 +143,10 @@ class _Applier:
         self.written_files.append(field_file.name)
         return True
 
-    def sources(self, plans: list[SourcePlan]):
+    def sources(self, plans: list[SourcePlan], stories: list[ArticlePlan] = ()):
         existing = {s.domain: s for s in Source.objects.filter(domain__in=[p.domain for p in plans])}
         extra_fields = outlet_fields.registered()
+        story_days = _story_days(stories)
         for plan in plans:
             source = existing.get(plan.domain)
             kind = "updated"
@@ -116,8 +155,10 @@ class _Applier:
                 source = Source(domain=plan.domain)
                 if "slug" not in plan.values:
                     source.slug = _unique_slug(Source, plan.values["name"], self.slugs_taken, 120)
-            lean_before, name_before = source.bias, source.name
-            changed = self._assign_changes(source, plan.values)
+            name_before = source.name
+            values = dict(plan.values)
+            lean = values.pop("bias")  # a lean is a dated rating (_lean_rated), not a column to set
+            changed = self._assign_changes(source, values)
             new_logo = self._attach(plan.label, source.logo, plan.logo)
             changed = new_logo or changed
             if kind == "created" or changed:
@@ -127,14 +168,11 @@ class _Applier:
                 if new_logo:  # only what this import wrote: a dry run or a failure removes exactly that
                     self.written_files.extend(v for k, v in source.logo_small.items() if k in ("png", "webp"))
                 if kind == "updated":
-                    source_changed(
-                        source=source,
-                        lean_changed=lean_before != source.bias,
-                        name_changed=name_before != source.name,
-                    )
-            # What other apps keep about the outlet (its feeds), once the outlet row exists.
+                    source_changed(source=source, name_changed=name_before != source.name)
+            # What other apps keep about the outlet (its feeds, its ratings), once the outlet row exists.
             for key, value in plan.extras.items():
                 changed = extra_fields[key].apply(source, value) or changed
+            changed = _lean_rated(plan, source, lean, story_days.get(plan.domain, [])) or changed
             if kind == "created" or changed:
                 self.result.__dict__[kind]["sources"] += 1
             else:
@@ -267,7 +305,7 @@ def import_file(
     applier.revision_comment = f"Imported from {path.name}"
     try:
         with transaction.atomic():
-            applier.sources(source_plans)
+            applier.sources(source_plans, article_plans)
             applier.articles(article_plans)
             if dry_run:
                 raise _DryRun

@@ -276,6 +276,19 @@ def test_the_archive_is_the_documented_import_format(editor_client, newsroom):
         "bias": "lean_left",
         "description": "A daily.",
         "logo": f"logos/{left['slug']}.png",
+        # Its dated history (articles.transfer.outlet_ratings): SourceFactory's rating since 2000.
+        "ratings": [
+            {
+                "lean": "lean_left",
+                "effective_from": "2000-01-01",
+                "rater_kind": "newsroom",
+                "rater_name": "",
+                "method": "Test rating",
+                "confidence": "medium",
+                "note": "",
+                "link": "",
+            }
+        ],
     }
 
 
@@ -393,8 +406,8 @@ def test_export_queries_stay_bounded(editor_client, django_assert_max_num_querie
         BiasRatingFactory(article=story)
         stories.append(story)
     # Session, user, permissions and the changelist's own queries, then: count, stories, citations,
-    # and the outlets' feeds (one query for all, newsdesk.transfer).
-    with django_assert_max_num_queries(13):
+    # the outlets' feeds (one query for all, newsdesk.transfer) and their ratings (one query for all).
+    with django_assert_max_num_queries(14):
         download(export(editor_client, stories))
 
 
