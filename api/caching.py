@@ -22,6 +22,7 @@ from articles.site.cache.pagecache import _cache_control as public_cache_control
 from articles.site.cache.pagecache import content_version, seconds_until_next_publish
 
 KEY = "api:{digest}"
+UNBOUNDED = 365 * 24 * 3600
 
 
 def _key(request, kept: tuple[str, ...]) -> str:
@@ -90,7 +91,8 @@ class ContentVersionCache:
         content = response.content
         etag = f'"{hashlib.blake2b(content, digest_size=16).hexdigest()}"'
         stamp = time.time()
-        ttl = settings.NEWSAPP_PAGE_CACHE_SECONDS or settings.NEWSAPP_PUBLIC_CACHE_CONTROL.get("max_age", 0)
+        # Without the page cache, only the next scheduled story bounds what clients may keep.
+        ttl = settings.NEWSAPP_PAGE_CACHE_SECONDS or UNBOUNDED
         try:
             due = seconds_until_next_publish(version)
         except DatabaseError:  # gone since the answer was made: send it, keep nothing

@@ -15,14 +15,21 @@ from articles.models import Article, ArticleSource, Category, Source
 LEANS = [(value, label) for value, label in Source.Lean.choices if value != Source.Lean.UNRATED]
 
 
+class SlugChoiceField(forms.ModelChoiceField):
+    def to_python(self, value):
+        if value not in self.empty_values:
+            validate_slug(value)  # a value no slug could be (a NUL, a space) never reaches the database
+        return super().to_python(value)
+
+
 @extend_schema_field(OpenApiTypes.STR)
 class SlugChoiceFilter(django_filters.ModelChoiceFilter):
-    """An object named by its slug; a value no slug could be (a NUL, a space) is refused before the
-    database sees it."""
+    """An object named by its slug."""
+
+    field_class = SlugChoiceField
 
     def __init__(self, *args, kind: str, **kwargs):
         super().__init__(*args, to_field_name="slug", **kwargs)
-        self.extra["validators"] = [validate_slug]
         self.extra["error_messages"] = {"invalid_choice": f"There is no {kind} with that slug."}
 
 
