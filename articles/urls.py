@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from articles.site import favicon, feeds, health, previews, sitemaps, views
+from articles.site import favicon, feeds, health, outlets, previews, sitemaps, views
 
 app_name = "articles"
 
@@ -21,6 +21,7 @@ urlpatterns = [
         name="sitemap_month",
     ),
     path("sitemap-<slug:section>.xml", sitemaps.section_sitemap, name="sitemap"),
+    path("sources/", outlets.directory, name="sources"),
     path("sources/<slug:slug>/", views.source, name="source"),
     path("preview/<str:token>/", previews.shared_preview, name="shared_preview"),
     path("<slug:section>/", views.section, name="section"),

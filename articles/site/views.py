@@ -8,8 +8,8 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from articles.models import Article, ArticleSource, Category, Source
+from articles.site import outlets, search_page, seo
 from articles.site import search as search_backend
-from articles.site import search_page, seo
 from articles.site.cache import fragments, listings
 from articles.site.cache.cards import render_cards
 from articles.site.context_processors import nav_sections
@@ -150,6 +150,8 @@ def article(request, section, slug):
 @require_safe
 def source(request, slug):
     outlet = get_object_or_404(Source, slug=slug)
+    history = list(outlet.ratings.all())  # newest first, for the table; the timeline sorts its own copy
+    recent = outlets.recent_story_counts([outlet.pk]).get(outlet.pk, 0)
     # An IN subquery, not EXISTS: SQLite plans EXISTS as a scan per story (100x slower here).
     cited = ArticleSource.objects.filter(source=outlet).values("article_id")
     stories = Article.objects.published().filter(pk__in=cited).for_cards()
@@ -159,7 +161,15 @@ def source(request, slug):
     meta = seo.page_meta(
         request, title=outlet.name, description=f"Stories drawing on {outlet.name} ({outlet.domain})."
     )
-    return render(request, "articles/source_detail.html", {"source": outlet, "page": page, "meta": meta})
+    context = {
+        "source": outlet,
+        "history": history,
+        "recent_stories": recent,
+        "recent_days": outlets.RECENT_DAYS,
+        "page": page,
+        "meta": meta,
+    }
+    return render(request, "articles/source_detail.html", context)
 
 
 @require_safe

@@ -31,8 +31,12 @@ QUERIES = {
     # 1 the story with its section and rating  2 its citations with their outlets
     # 3 related stories sharing an outlet  4 the section's newest to top them up  5 the navigation
     "article": 5,
-    # 1 the outlet  2 the navigation  3 the page of stories (cursor paging: no count)
-    "source": 3,
+    # 1 the outlet  2 its ratings  3 its stories of the last 30 days  4 the navigation
+    # 5 its share of each section's stories  6 the page of stories (cursor paging: no count)
+    "source": 6,
+    # 1 the navigation  2 the count of outlets  3 the page of outlets  4 their ratings
+    # 5 their stories of the last 30 days (one GROUP BY over the page's outlets)
+    "sources": 5,
 }
 
 
@@ -71,6 +75,7 @@ def urls(newsroom):
         "section": reverse("articles:section", kwargs={"section": "world"}),
         "article": newsroom["story"].get_absolute_url(),
         "source": newsroom["outlet"].get_absolute_url(),
+        "sources": reverse("articles:sources"),
     }
 
 
@@ -82,7 +87,9 @@ def test_queries_per_page_are_fixed(client, django_assert_num_queries, newsroom,
     with django_assert_num_queries(QUERIES[name]):
         response = client.get(url)
     assert response.status_code == 200
-    assert newsroom["story"].title.encode() in response.content
+    # The directory lists outlets, every other page the story.
+    shown = newsroom["outlet"].name if name == "sources" else newsroom["story"].title
+    assert shown.encode() in response.content
 
 
 def test_the_pages_really_show_the_stories(client, newsroom):
@@ -101,8 +108,10 @@ WARM = {
     "section": 2,
     # the story  its citations (the related stories: kept per content version)
     "article": 2,
-    # the outlet  the page of stories
-    "source": 2,
+    # the outlet  its ratings  its recent stories  its section shares  the page of stories
+    "source": 5,
+    # the page of outlets  their ratings  their recent stories (the count and the navigation: kept)
+    "sources": 3,
 }
 
 

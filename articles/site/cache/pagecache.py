@@ -39,14 +39,14 @@ __all__ = ["AnonymousPageCacheMiddleware", "bump_content_version", "content_vers
 NEXT_PUBLISH_KEY = "content:next-publish:{version}"
 PAGE_KEY = "{host}:{path}?{query}"
 CACHEABLE_VIEWS = frozenset({
-    "articles:home", "articles:section", "articles:article", "articles:source",
+    "articles:home", "articles:section", "articles:article", "articles:source", "articles:sources",
     "articles:feed_rss", "articles:feed_atom", "articles:section_feed_rss", "articles:section_feed_atom",
     "articles:sitemap_index", "articles:sitemap", "articles:sitemap_month", "articles:news_sitemap",
     "coverage:methodology", "coverage:balance",
     "coverage:blindspot", "coverage:blindspot_rss", "coverage:blindspot_atom",
 })  # fmt: skip
 # Query parameters a cached page may depend on; any others (utm_source, ...) are left out of the key.
-KEPT_PARAMS = ("page", "p", "before")
+KEPT_PARAMS = ("page", "p", "before", "lean")
 STORED_HEADERS = ("Content-Type", "Content-Language", "X-Robots-Tag", "Location")
 NO_SCHEDULED = "none"
 # Set beside the session cookie whenever it is set; its value is the session key's digest, signed.
