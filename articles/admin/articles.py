@@ -30,6 +30,7 @@ from articles.admin.images import (
 )
 from articles.admin.locking import EditLockForm
 from articles.admin.previews import PreviewLinksMixin
+from articles.admin.ratings import RecomputeActionMixin
 from articles.admin.scheduling import (
     SchedulingAdminMixin,
     StoredMomentFormMixin,
@@ -154,6 +155,7 @@ class ArticleAdmin(
     SchedulingAdminMixin,
     BiasAdminMixin,
     ExportActionMixin,
+    RecomputeActionMixin,
     admin.ModelAdmin,
 ):
     form = ArticleForm
@@ -179,7 +181,7 @@ class ArticleAdmin(
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["title"]}
     readonly_fields = ["image_preview", "created", "last_saved"]
-    actions = ["publish_selected", "unpublish_selected", "export_selected"]
+    actions = ["publish_selected", "unpublish_selected", "export_selected", "recompute_balance"]
     list_per_page = 50
     fieldsets = [
         (None, {"fields": ["title", "slug", "category", "summary", "ai_summary"]}),

@@ -1,4 +1,5 @@
-"""Outlets in the admin: their lean, their logo, and what a change means for the stories citing them."""
+"""Outlets in the admin: their rating history and current lean, their logo, and what a change means
+for the stories citing them."""
 
 from django import forms
 from django.contrib import admin
@@ -9,6 +10,7 @@ from articles import images
 from articles.admin.bias import SourceLeanAutocompleteMixin
 from articles.admin.common import TEXT_OVERRIDES, NewsroomMedia, clean_image_field
 from articles.admin.images import PictureUploadsMixin, new_pictures_stored, picture_failure_shown
+from articles.admin.ratings import SourceRatingInline, SourceRatingsMixin
 from articles.models import Source
 from articles.newsroom import stories
 
@@ -24,19 +26,21 @@ class SourceForm(forms.ModelForm):
 
 
 @admin.register(Source)
-class SourceAdmin(SourceLeanAutocompleteMixin, PictureUploadsMixin, admin.ModelAdmin):
+class SourceAdmin(SourceRatingsMixin, SourceLeanAutocompleteMixin, PictureUploadsMixin, admin.ModelAdmin):
     form = SourceForm
     unsaved_note = "Nothing was saved: the outlet and its current logo are as they were."
     formfield_overrides = {**PictureUploadsMixin.formfield_overrides, **TEXT_OVERRIDES}
     Media = NewsroomMedia
-    list_display = ["logo_thumb", "name", "domain", "bias", "citation_count"]
+    list_display = ["logo_thumb", "name", "domain", "bias", "country", "citation_count"]
     list_display_links = ["logo_thumb", "name"]
-    list_filter = ["bias"]
+    list_filter = ["bias", "country"]
     show_facets = admin.ShowFacets.ALWAYS
     search_fields = ["name", "domain"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["logo_preview"]
-    fields = ["name", "slug", "domain", "homepage", "bias", "logo", "logo_preview", "description"]
+    # The current lean is the rating in force today: changed by adding a dated rating (the inline).
+    readonly_fields = ["bias", "logo_preview"]
+    fields = ["name", "slug", "domain", "homepage", "country", "bias", "logo", "logo_preview", "description"]
+    inlines = [SourceRatingInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(n=Count("citations"))

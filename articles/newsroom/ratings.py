@@ -71,6 +71,7 @@ def _published_in_span(source_id: int, start: date) -> int:
     """Live stories citing the outlet whose date falls in [start, next rating): the ones whose
     balance a rating from `start` would change, and which keep theirs."""
     live = _citing(source_id).filter(pk__in=Article.objects.published().values("pk"))
+    live = live.exclude(bias_rating__method=BiasRating.Method.EDITORIAL)  # an editor's numbers stay
     live = live.filter(published_at__date__gte=start)
     if (end := _span_end(source_id, start)) is not None:
         live = live.filter(published_at__date__lt=end)

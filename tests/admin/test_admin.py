@@ -1,14 +1,24 @@
 """The newsroom as editors and writers use it: admin forms fetched, filled in, posted as a browser would."""
 
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from articles.models import Article, ArticleSource, BiasRating, Category, Source
-from tests.factories import ArticleFactory, ArticleSourceFactory, BiasRatingFactory, SourceFactory
+from articles.newsroom import stories
+from tests.factories import (
+    RATED_SINCE,
+    ArticleFactory,
+    ArticleSourceFactory,
+    BiasRatingFactory,
+    SourceFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -418,22 +428,39 @@ def test_staff_without_newsroom_rights_cannot_preview(client, django_user_model)
 # --- Outlets ---------------------------------------------------------------------------------------
 
 
-def test_changing_an_outlets_lean_recomputes_computed_ratings(editor_client):
+def test_a_new_rating_recomputes_stories_not_yet_live_and_leaves_published_ones(editor_client):
+    """An outlet's lean changes by a dated rating (its "current lean" is read-only): drafts are
+    recomputed, a published story keeps its balance (the editor is told), editorial numbers stay."""
     outlet, other = SourceFactory(bias="center"), SourceFactory(bias="left")
-    computed = ArticleFactory()
-    ArticleSourceFactory(article=computed, source=outlet)
-    ArticleSourceFactory(article=computed, source=other)
-    BiasRating.objects.create(article=computed, left=50, center=50, right=0, method="sources")
+    live, draft = ArticleFactory(), ArticleFactory(draft=True)
+    for story in (live, draft):
+        ArticleSourceFactory(article=story, source=outlet)
+        ArticleSourceFactory(article=story, source=other)
+        stories.bias_rating_refresh(article=story)
     editorial = BiasRatingFactory(left=15, center=80, right=5)
     ArticleSourceFactory(article=editorial.article, source=outlet)
     url = reverse("admin:articles_source_change", args=[outlet.pk])
-    response = browser_post(editor_client, url, form_id="source_form", bias="right")
+    day = timezone.localdate() - timedelta(days=1)  # backdated: the live story is dated after it
+    new_rating = {
+        "ratings__TOTAL_FORMS": "2",
+        "ratings__1__lean": "right",
+        "ratings__1__rater_kind": "newsroom",
+    }
+    new_rating |= {"ratings__1__effective_from": f"{day:%Y-%m-%d}", "ratings__1__method": "Review"}
+    new_rating |= {"ratings__1__confidence": "high", "bias": "left"}  # a posted "bias" is ignored
+    response = browser_post(editor_client, url, form_id="source_form", **new_rating)
     assert response.status_code == 302
     assert Source.objects.get(pk=outlet.pk).bias == "right"
-    computed_rating = BiasRating.objects.get(article=computed)
-    assert (computed_rating.left, computed_rating.center, computed_rating.right) == (50, 0, 50)
+    assert [(r.lean, r.effective_from) for r in outlet.ratings.order_by("effective_from")] == [
+        ("center", RATED_SINCE),
+        ("right", day),
+    ]
+    assert BiasRating.objects.values_list("left", "center", "right").get(article=live) == (50, 50, 0)
+    assert BiasRating.objects.values_list("left", "center", "right").get(article=draft) == (50, 0, 50)
     editorial.refresh_from_db()
     assert (editorial.left, editorial.center, editorial.right, editorial.method) == (15, 80, 5, "editorial")
+    shown = [str(m) for m in get_messages(response.wsgi_request)]
+    assert any("1 published story citing" in m and "keep their balance" in m for m in shown), shown
 
 
 def test_saving_a_live_story_unchanged_changes_nothing(editor_client):

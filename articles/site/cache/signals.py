@@ -9,10 +9,10 @@ from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from articles.models import Article, ArticleSource, BiasRating, Category, Correction, Source
+from articles.models import Article, ArticleSource, BiasRating, Category, Correction, Source, SourceRating
 from articles.site.cache.content_version import bump_cache_counter, bump_content_version
 
-CONTENT_MODELS = (Article, ArticleSource, BiasRating, Category, Correction, Source)
+CONTENT_MODELS = (Article, ArticleSource, BiasRating, Category, Correction, Source, SourceRating)
 
 
 def _bump_pending() -> bool:
