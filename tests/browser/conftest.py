@@ -126,6 +126,7 @@ def public_pages(app) -> dict[str, tuple[str, int]]:
         "article-without-ai-note": (facts["unflagged_url"], 200),
         "source": (f"/sources/{facts['sources'][0]['slug']}/", 200),
         "search": ("/search/?q=harbour", 200),
+        "methodology": ("/methodology/", 200),
         "not-found": (facts["draft_url"], 404),
     }
 
