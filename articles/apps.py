@@ -12,5 +12,6 @@ class ArticlesConfig(AppConfig):
         from articles.site.cache import signals  # noqa: F401
         from articles.transfer import outlet_fields, outlet_ratings
 
-        # An outlet's rating history travels with it in the story import format.
+        # An outlet's rating history and country travel with it in the story import format.
         outlet_fields.register(outlet_ratings.RATINGS)
+        outlet_fields.register(outlet_ratings.COUNTRY)

@@ -83,26 +83,32 @@ def _entry(outlet: int, name: str, slug: str, rating: SourceRating | None) -> di
 
 
 def story_basis(*, article: Article, day: date | None = None) -> Basis:
-    """The story's outlets, each with its rating in force on `day` (story_day by default): one voice
-    per outlet in first-citation order, outlets cited only as wire copies listed apart (not counted)."""
+    """The story's outlets, each with its rating in force on `day` (story_day by default)."""
     day = day or story_day(article)
     cited = list(
         article.article_sources.order_by("position", "pk").values_list(
             "source_id", "source__name", "source__slug", "wire_copy"
         )
     )
-    ratings = leans_on(source_ids={row[0] for row in cited}, day=day)
-    voiced = {outlet: (name, slug) for outlet, name, slug, copy in cited if not copy}
+    return compose(day=day, cited=cited, ratings=leans_on(source_ids={row[0] for row in cited}, day=day))
+
+
+def compose(*, day: date, cited: list[tuple[int, str, str, bool]], ratings: dict) -> Basis:
+    """The basis of a story citing `cited` (outlet, name, slug, wire copy) in citation order, given
+    each outlet's rating on `day` (`ratings`, as leans_on returns them): one voice per outlet in
+    first-citation order, outlets cited only as wire copies listed apart (not counted)."""
+    voiced = {outlet for outlet, _name, _slug, copy in cited if not copy}
     outlets, copies, seen = [], [], set()
     for outlet, name, slug, _copy in cited:
         if outlet in seen:
             continue
         seen.add(outlet)
         if outlet in voiced:
-            outlets.append(_entry(outlet, name, slug, ratings[outlet]))
+            outlets.append(_entry(outlet, name, slug, ratings.get(outlet)))
         else:
             copies.append({"outlet": outlet, "name": name, "slug": slug})
-    leans = voices((outlet, ratings[outlet] and ratings[outlet].lean, copy) for outlet, _, _, copy in cited)
+    in_force = {outlet: rating.lean for outlet, rating in ratings.items() if rating is not None}
+    leans = voices((outlet, in_force.get(outlet), copy) for outlet, _, _, copy in cited)
     left, center, right, _unrated = side_counts(leans)
     return Basis(
         as_of=day,
@@ -112,3 +118,13 @@ def story_basis(*, article: Article, day: date | None = None) -> Basis:
         outlets_right=right,
         document={"outlets": outlets, "wire_copies": copies},
     )
+
+
+def in_force_on(history: list[SourceRating], day: date) -> SourceRating | None:
+    """The rating of `history` (one outlet's, oldest first) in force on `day`."""
+    found = None
+    for rating in history:
+        if rating.effective_from > day:
+            break
+        found = rating
+    return found

@@ -1,12 +1,15 @@
-"""An outlet's rating history in the story import format: `"sources": [{"domain": ..., "ratings":
+"""An outlet's rating history and country in the story import format: `"sources": [{"domain": ..., "ratings":
 [{"lean": ..., "effective_from": "YYYY-MM-DD", "rater_kind": ..., ...}]}]`, the same values as a
 ratings file's row (articles.transfer.ratings) without the domain.
 
 Registered by ArticlesConfig.ready like any outlet field (articles.transfer.outlet_fields). An import
 adds and updates the ratings it lists and keeps the others; an export writes the whole history.
+`"country"` is the outlet's ISO 3166 code ("GB"), "" for none.
 """
 
 from typing import Any
+
+from django_countries import countries
 
 from articles.models import Source, SourceRating
 from articles.transfer.checks import printable
@@ -55,3 +58,30 @@ def export_outlet_ratings(sources: list[Source]) -> dict[int, list[dict]]:
 RATINGS = OutletField(
     key="ratings", check=check_ratings, apply=apply_outlet_ratings, export=export_outlet_ratings
 )
+
+
+def check_countries(items: list[tuple[str, Any]]) -> list[tuple[str, list[str]]]:
+    results = []
+    for _domain, raw in items:
+        code = raw.strip().upper() if isinstance(raw, str) else None
+        if code is None or (code and code not in countries):
+            shown = printable(str(raw))[:20]
+            results.append(("", [f"field 'country': {shown!r} is not a two-letter country code such as GB"]))
+        else:
+            results.append((code, []))
+    return results
+
+
+def apply_country(source: Source, code: str) -> bool:
+    if source.country == code:
+        return False
+    source.country = code
+    source.save(update_fields=["country"])
+    return True
+
+
+def export_countries(sources: list[Source]) -> dict[int, str]:
+    return {source.pk: source.country.code for source in sources if source.country}
+
+
+COUNTRY = OutletField(key="country", check=check_countries, apply=apply_country, export=export_countries)

@@ -24,7 +24,8 @@ FIELDS = frozenset({"event", "outlet", "url", "title", "published_at", "author",
 
 @cache
 def outlets() -> list[dict]:
-    """The outlets: {"domain", "name", "bias"}."""
+    """The outlets: {"domain", "name", "bias", "country", "ratings"} (ratings: a dated history, in the
+    import format of articles.transfer.outlet_ratings)."""
     return json.loads((CORPUS_DIR / "outlets.json").read_text(encoding="utf-8"))
 
 

@@ -13,7 +13,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -22,9 +22,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from articles import search_index
-from articles.bias import split_from_leans
 from articles.demo import art
-from articles.models import Article, ArticleSource, BiasRating, Category, Source
+from articles.models import Article, ArticleSource, BiasRating, Category, Source, SourceRating
+from articles.newsroom import basis
 from articles.site.cache.pagecache import bump_content_version
 from articles.transfer.importing import ImportFailed, import_file
 
@@ -133,6 +133,12 @@ class Command(BaseCommand):
         for story in document["articles"]:
             if story.get("published_at"):
                 story["published_at"] = (datetime.fromisoformat(story["published_at"]) + shift).isoformat()
+        # The outlets' rating histories move by the same whole days, so that a change of lean falls
+        # among the stories as written: one published before it shows the older rating.
+        for source in document["sources"]:
+            for rating in source.get("ratings", []):
+                moved = date.fromisoformat(rating["effective_from"]) + timedelta(days=shift.days)
+                rating["effective_from"] = moved.isoformat()
         with tempfile.TemporaryDirectory(prefix="newsapp-demo-") as tmp:
             folder = Path(tmp)
             for source in document["sources"]:
@@ -155,6 +161,9 @@ class Command(BaseCommand):
         """Bulk-insert generated stories: a few thousand rows a second, no image work per story."""
         sections = list(Category.objects.all())
         sources = list(Source.objects.all())
+        history: dict[int, list[SourceRating]] = {}
+        for rating in SourceRating.objects.order_by("effective_from"):
+            history.setdefault(rating.source_id, []).append(rating)
         donors = list(
             Article.objects.exclude(renditions={}).values(
                 "image", "image_width", "image_height", "image_alt", "renditions"
@@ -185,8 +194,12 @@ class Command(BaseCommand):
                                 position=position,
                             )
                         )
-                    split = split_from_leans(s.bias for s in picked)
-                    if split:
+                    # The ratings in force on the story's date, as the save path would use them.
+                    day = timezone.localdate(article.published_at)
+                    cited = [(s.pk, s.name, s.slug, False) for s in picked]
+                    in_force = {s.pk: basis.in_force_on(history.get(s.pk, []), day) for s in picked}
+                    found = basis.compose(day=day, cited=cited, ratings=in_force)
+                    if (split := found.split) is not None:
                         ratings.append(
                             BiasRating(
                                 article=article,
@@ -195,6 +208,7 @@ class Command(BaseCommand):
                                 right=split.right,
                                 unrated_sources=split.unrated,
                                 method=BiasRating.Method.SOURCES,
+                                **found.fields(),
                             )
                         )
                 ArticleSource.objects.bulk_create(citations)

@@ -48,6 +48,9 @@ class Command(BaseCommand):
                     "domain": outlet["domain"],
                     "homepage": f"https://{outlet['domain']}/",
                     "bias": outlet["bias"],
+                    # Where it is based and its dated rating history (corpus/outlets.json).
+                    "country": outlet.get("country", ""),
+                    "ratings": outlet.get("ratings", []),
                     "description": "A fictional outlet of the demo newsdesk; its feed is served locally.",
                     "feeds": [f"{base}/{outlet['domain']}/feed.xml"],
                 }
