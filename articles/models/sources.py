@@ -75,6 +75,11 @@ class Source(models.Model):
 
     class Meta:
         ordering = ["name"]
+        indexes = [
+            # The outlet directory's pages (articles.site.outlets): in name order, all or by lean today.
+            models.Index(fields=["name", "id"], name="source_name_idx"),
+            models.Index(fields=["bias", "name", "id"], name="source_lean_name_idx"),
+        ]
 
     def __str__(self):
         return self.name
