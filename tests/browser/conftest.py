@@ -127,6 +127,7 @@ def public_pages(app) -> dict[str, tuple[str, int]]:
         "source": (f"/sources/{facts['sources'][0]['slug']}/", 200),
         "search": ("/search/?q=harbour", 200),
         "methodology": ("/methodology/", 200),
+        "blindspot": ("/blindspot/", 200),
         "not-found": (facts["draft_url"], 404),
     }
 
