@@ -122,7 +122,7 @@ def test_the_data_licence_is_the_settings_one(client, settings):
 
 def test_it_links_the_pages_it_names(client):
     page = methodology(client)
-    for name in ("articles:sources", "coverage:balance"):
+    for name in ("articles:sources", "coverage:blindspot", "coverage:balance", "api:docs"):
         assert f'href="{reverse(name)}"' in page, name
 
 
