@@ -22,7 +22,6 @@ from articles.site.cache.pagecache import _cache_control as public_cache_control
 from articles.site.cache.pagecache import content_version, seconds_until_next_publish
 
 KEY = "api:{digest}"
-UNBOUNDED = 365 * 24 * 3600
 
 
 def _key(request, kept: tuple[str, ...]) -> str:
@@ -46,8 +45,8 @@ def conditional(request, response, *, etag: str, stamp: float | None):
 
 
 class ContentVersionCache:
-    """Mixed into a read-only API view: its GET and HEAD answers kept per content version (when the
-    page cache is on: NEWSAPP_PAGE_CACHE_SECONDS), each with its ETag and Cache-Control either way.
+    """Mixed into a read-only API view: its GET and HEAD answers kept per content version, with the
+    pages' Cache-Control, when the page cache is on (NEWSAPP_PAGE_CACHE_SECONDS); an ETag either way.
 
     `kept_params`: the query parameters the view reads (its filters, the cursor, page_size).
     """
@@ -91,15 +90,19 @@ class ContentVersionCache:
         content = response.content
         etag = f'"{hashlib.blake2b(content, digest_size=16).hexdigest()}"'
         stamp = time.time()
-        # Without the page cache, only the next scheduled story bounds what clients may keep.
-        ttl = settings.NEWSAPP_PAGE_CACHE_SECONDS or UNBOUNDED
+        response.headers["ETag"] = etag
+        response.headers["Last-Modified"] = http_date(stamp)
+        if not settings.NEWSAPP_PAGE_CACHE_SECONDS:
+            # As the pages: without the page cache, no Cache-Control telling others to keep it either.
+            return conditional(request, response, etag=etag, stamp=stamp)
+        ttl = settings.NEWSAPP_PAGE_CACHE_SECONDS
         try:
             due = seconds_until_next_publish(version)
         except DatabaseError:  # gone since the answer was made: send it, keep nothing
             due = 0.0
         if due is not None:
             ttl = min(ttl, due)
-        if settings.NEWSAPP_PAGE_CACHE_SECONDS and ttl >= 1:
+        if ttl >= 1:
             entry = (version, content, response["Content-Type"], etag, stamp, stamp + ttl)
             cache.set(key, entry, timeout=max(1, int(ttl)))
             response.headers["X-Api-Cache"] = "miss"
