@@ -24,7 +24,7 @@ DEMO_FEEDS_ADDR ?= 127.0.0.1:8001
 # (a second terminal has .env's NEWSAPP_FETCH_PRIVATE_HOSTS, written for the default address).
 run: export NEWSAPP_FETCH_PRIVATE_HOSTS = $(DEMO_FEEDS_ADDR)
 
-.PHONY: help .venv setup run test test-postgres test-tasks-rq browser-tools test-browser lint format migrations-check bench bench-scale bench-search bench-ingest bench-cookie clean clean-data
+.PHONY: help .venv setup run test test-postgres test-tasks-rq test-api-schema browser-tools test-browser lint format migrations-check bench bench-scale bench-search bench-ingest bench-cookie clean clean-data
 
 help: ## List the targets
 	@echo "newsapp: make TARGET"
@@ -89,6 +89,11 @@ test-tasks-rq: $(STAMP) .env ## Run the background-task tests on RQ (Redis) with
 	echo "Testing the tasks on RQ with:" $$settings; \
 	env $$settings NEWSAPP_TASKS_BACKEND=rq $(PYTEST) -m tasks_backend -p no:randomly -n 0 $(PYTEST_ARGS)
 
+# schemathesis against the API's OpenAPI schema (tests/api/test_schema.py, in process): valid and
+# invalid requests to every operation; fails on any server error or answer the schema does not describe.
+test-api-schema: setup ## Run schemathesis against the open data API's schema (200 cases per operation and mode), with the figures
+	NEWSAPP_SCHEMATHESIS_EXAMPLES=200 $(PYTEST) -m api_schema tests/api/test_schema.py -p no:randomly -n 0 $(PYTEST_ARGS)
+
 browser-tools: ## Install Chromium and Java (apt) when missing, and axe-core + vnu-jar (npm ci)
 	scripts/browser-tools.sh
 
@@ -115,7 +120,7 @@ migrations-check: $(STAMP) .env ## Fail if a model change has no migration
 soak: $(STAMP) ## Soak, ~3 min, not in CI: 100 saves under load while Redis and an app server are killed; into docs/performance.md
 	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
-bench: $(STAMP) ## Benchmark on PostgreSQL + Redis with wrk, < 5 min, into docs/performance.md (BENCH_ARGS="--quick")
+bench: $(STAMP) ## Benchmark on PostgreSQL + Redis with wrk, ~6 min, into docs/performance.md (BENCH_ARGS="--quick")
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 bench-scale: $(STAMP) ## Queries, plans and render times at 100 and 1,000,000 stories (PostgreSQL), into docs/performance.md
