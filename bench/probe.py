@@ -1,6 +1,7 @@
 """In-process measurements for bench/run.py, run with the benchmark's environment.
 
-    python bench/probe.py state              -> {"articles": N, "published": N, "article_url": ..., ...}
+    python bench/probe.py state              -> {"articles": N, "published": N, "article_url": ...,
+                                                 "outlet_url": ..., ...}
     python bench/probe.py queries URL...     -> {URL: {"first": {...}, "second": {...}, "ms": 12.3}}
 
 `queries` asks for each page twice through Django's test client, counting the SQL queries of each
@@ -24,10 +25,11 @@ import django
 django.setup()
 
 from django.db import connection  # noqa: E402
+from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from articles.models import Article  # noqa: E402
+from articles.models import Article, Source  # noqa: E402
 
 HOST = "127.0.0.1"
 
@@ -35,6 +37,8 @@ HOST = "127.0.0.1"
 def state() -> dict:
     published = Article.objects.published().select_related("category")
     newest = published.order_by("-published_at", "-pk").first()
+    # The outlet page measured: the most cited outlet's, the longest list of stories an outlet has.
+    outlet = Source.objects.annotate(cited=Count("citations")).order_by("-cited", "pk").first()
     with connection.cursor() as cursor:
         cursor.execute(
             "SHOW server_version" if connection.vendor == "postgresql" else "SELECT sqlite_version()"
@@ -44,6 +48,7 @@ def state() -> dict:
         "articles": Article.objects.count(),
         "published": published.count(),
         "article_url": newest.get_absolute_url() if newest else None,
+        "outlet_url": outlet.get_absolute_url() if outlet else None,
         "database": f"{connection.vendor} {server_version}",
     }
 
@@ -60,9 +65,11 @@ def queries(urls: list[str], budget: float = 0.25, most: int = 50) -> dict:
                 {
                     "status": response.status_code,
                     "queries": len(captured.captured_queries),
-                    # Search results pages are kept by the search view itself (X-Search-Cache).
+                    # Search results pages are kept by the search view itself (X-Search-Cache), the
+                    # API's answers by the API (X-Api-Cache, looked up after its rate limit).
                     "page_cache": response.headers.get("X-Page-Cache")
-                    or response.headers.get("X-Search-Cache"),
+                    or response.headers.get("X-Search-Cache")
+                    or response.headers.get("X-Api-Cache"),
                 }
             )
         first, second = answers
