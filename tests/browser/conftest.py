@@ -125,6 +125,8 @@ def public_pages(app) -> dict[str, tuple[str, int]]:
         "article": (facts["flagged_url"], 200),
         "article-without-ai-note": (facts["unflagged_url"], 200),
         "source": (f"/sources/{facts['sources'][0]['slug']}/", 200),
+        "sources": ("/sources/", 200),
+        "sources-left": ("/sources/?lean=left", 200),
         "search": ("/search/?q=harbour", 200),
         "methodology": ("/methodology/", 200),
         "blindspot": ("/blindspot/", 200),

@@ -19,7 +19,7 @@ from tests.browser.support import (
 pytestmark = pytest.mark.browser
 
 VIEWPORT_NAMES = ["phone", "desktop"]
-SCREENSHOT_PAGES = {"home", "section", "article"}
+SCREENSHOT_PAGES = {"home", "section", "article", "source", "sources"}
 MIN_TARGET = 24  # WCAG 2.2 target size (minimum), in CSS pixels
 MIN_LABEL_PX = 12
 MIN_CONTRAST = 4.5  # the labels are small text

@@ -61,6 +61,15 @@ def test_the_directory_lists_every_outlet_by_name_with_its_lean_country_and_rece
     assert "3 stories in 30 days" in html and "0 stories in 30 days" in html
 
 
+def test_every_page_links_to_the_directory_and_the_directory_to_the_methodology(client):
+    story = cite(outlet(name="Harbour Herald"))
+    for url in ("/", story.get_absolute_url(), DIRECTORY):
+        footer = client.get(url).content.decode().split('<footer class="site-footer">')[1]
+        assert f'<a href="{DIRECTORY}">Every outlet and its rating</a>' in footer, url
+    lede = client.get(DIRECTORY).content.decode().split('<p class="lede">')[1].split("</p>")[0]
+    assert f'<a href="{reverse("coverage:methodology")}">How outlets are rated</a>' in lede
+
+
 def test_recent_stories_are_live_ones_of_the_last_30_days_each_counted_once(client):
     herald = outlet(name="Harbour Herald")
     twice = cite(herald, days_ago=2)
