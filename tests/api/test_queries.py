@@ -1,7 +1,6 @@
 """Every API endpoint runs a fixed number of queries at 100 and at 30,000 stories; the downloads read
 a chunk at a time in bounded memory; on PostgreSQL every query uses an index (EXPLAIN)."""
 
-import json
 import random
 import tracemalloc
 from datetime import timedelta
@@ -115,12 +114,17 @@ def test_queries_per_endpoint_are_fixed_and_downloads_read_a_chunk_at_a_time(cli
 
 
 @pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_every_api_query_uses_an_index(client, settings):
     from tests.site.test_query_plans import MAX_ROWS_READ, explain, rows_read, seq_scans
 
     settings.NEWSAPP_PAGE_CACHE_SECONDS = 0
     settings.NEWSAPP_API_RATE = "10000/min"
     archive = build_archive(30_000)
+    with connection.cursor() as cursor:
+        # As autovacuum leaves a live table: statistics, and the visibility map that lets the blindspots'
+        # tallies read the ratings from their index alone (VACUUM needs autocommit: a committing test).
+        cursor.execute("VACUUM ANALYZE")
     problems = []
     for name, url in api_urls(archive, client).items():
         with CaptureQueriesContext(connection) as captured:
@@ -134,4 +138,3 @@ def test_every_api_query_uses_an_index(client, settings):
             if (read := rows_read(explain(sql, analyze=True)[0]["Plan"])) > MAX_ROWS_READ:
                 problems.append(f"{name}: reads {read} rows in {sql[:300]}")
     assert not problems, "\n".join(problems)
-    json.dumps(problems)
