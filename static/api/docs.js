@@ -8,7 +8,9 @@
     domNode: root,
     presets: [SwaggerUIBundle.presets.apis],
     layout: "BaseLayout",
-    deepLinking: true,
+    // No deep links: Swagger UI puts each operation's link inside the button that opens it, a
+    // control within a control that screen readers and keyboards cannot reach (axe: nested-interactive).
+    deepLinking: false,
     // No badge from validator.swagger.io: the page loads nothing from elsewhere.
     validatorUrl: null,
   });
