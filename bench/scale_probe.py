@@ -4,6 +4,7 @@ ANALYZE) of every SELECT. One JSON document goes to stdout."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -66,6 +67,46 @@ def plan_text(node: dict, depth: int = 0) -> list[str]:
     return lines
 
 
+def api_cursor(position) -> str:
+    """A cursor as REST framework's CursorPagination writes it: the stories after this position."""
+    from urllib.parse import quote, urlencode
+
+    return quote(base64.b64encode(urlencode({"p": position}).encode()).decode(), safe="")
+
+
+def coverage_pages(published, outlet, section) -> dict[str, str]:
+    """The coverage pages and the API (issue 13): the outlet directory's first, a deep and a filtered
+    page, the methodology, blindspots and their feed, balance, and the API's lists and details."""
+    from datetime import timedelta
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from articles.models import Source
+    from articles.site import outlets
+
+    directory = reverse("articles:sources")
+    pages = -(-Source.objects.count() // outlets.PER_PAGE)
+    stories = reverse("api:story-list")
+    deep = published.order_by("-published_at", "-pk")[int(published.count() * 0.9)]
+    since = (timezone.localdate() - timedelta(days=7)).isoformat()
+    return {
+        "sources": directory,
+        "sources_deep": f"{directory}?page={max(1, int(pages * 0.9))}",
+        "sources_left": f"{directory}?lean=left",
+        "methodology": reverse("coverage:methodology"),
+        "blindspot": reverse("coverage:blindspot"),
+        "blindspot_feed": reverse("coverage:blindspot_rss"),
+        "balance": reverse("coverage:balance"),
+        "api_stories": stories,
+        "api_stories_deep": f"{stories}?cursor={api_cursor(deep.published_at.isoformat())}",
+        "api_stories_section": f"{stories}?section={section.slug}&since={since}",
+        "api_outlets": reverse("api:outlet-list"),
+        "api_outlet": reverse("api:outlet-detail", kwargs={"slug": outlet.slug}),
+        "api_blindspots": reverse("api:blindspots"),
+    }
+
+
 def choose_pages() -> dict[str, str]:
     """The URLs measured, picked the same way at every size."""
     from django.db.models import Count, Exists, OuterRef
@@ -110,6 +151,7 @@ def choose_pages() -> dict[str, str]:
         "sitemap_first": sitemaps.month_path(timezone.now()),
         "sitemap_last": sitemaps.month_path(oldest.published_at),
         "news_sitemap": reverse("articles:news_sitemap"),
+        **coverage_pages(published, outlet, category),
     }
 
 

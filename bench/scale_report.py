@@ -27,6 +27,19 @@ PAGES = (
     ("sitemap_first", "story sitemap, this month"),
     ("sitemap_last", "story sitemap, the oldest month"),
     ("news_sitemap", "news sitemap"),
+    ("sources", "outlet directory /sources/, first page"),
+    ("sources_deep", "outlet directory, a deep page (90% down)"),
+    ("sources_left", "outlet directory, ?lean=left"),
+    ("methodology", "/methodology/"),
+    ("blindspot", "/blindspot/"),
+    ("blindspot_feed", "/blindspot/feed/ (RSS)"),
+    ("balance", "/balance/"),
+    ("api_stories", "API stories, first page"),
+    ("api_stories_deep", "API stories, a cursor page (90% down)"),
+    ("api_stories_section", "API stories, ?section=&since= (7 days)"),
+    ("api_outlets", "API outlets"),
+    ("api_outlet", "API outlet (the most cited)"),
+    ("api_blindspots", "API blindspots"),
 )
 
 
