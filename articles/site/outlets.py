@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from django.core.exceptions import BadRequest
-from django.db.models import Count, Prefetch
+from django.db.models import Count, F, Prefetch, Value
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from articles.models import Article, ArticleSource, Source, SourceRating
+from articles.models import Article, Source, SourceRating
 from articles.site import seo
 from articles.site.paging import Page, cached_count, page_number, url_with
 
@@ -63,14 +63,22 @@ def recent_story_counts(source_ids, *, now: datetime | None = None) -> dict[int,
     if not source_ids:
         return {}
     now = now or timezone.now()
-    citations = ArticleSource.objects.filter(
-        source_id__in=source_ids,
-        article__status=Article.Status.PUBLISHED,
-        article__published_at__lte=now,
-        article__published_at__gte=recent_since(now),
+    window = Article.objects.filter(
+        status=Article.Status.PUBLISHED, published_at__lte=now, published_at__gte=recent_since(now)
     )
-    rows = citations.values("source_id").annotate(stories=Count("article_id", distinct=True)).order_by()
-    return {row["source_id"]: row["stories"] for row in rows}
+    # From the window's stories (on the live index) to their citations (on the citations' story
+    # index): the rows read are the last 30 days' whatever the archive. The outlet is compared as
+    # `source_id + 0`, which no index holds, so the planner cannot start from these outlets' citations
+    # instead, a choice it made on its statistics (a cited outlet's every citation in the archive:
+    # 5,184 rows at 30,000 stories, tens of thousands for a big outlet at a million).
+    rows = (
+        window.annotate(outlet=F("article_sources__source_id") + Value(0))
+        .filter(outlet__in=list(source_ids))
+        .values("outlet")
+        .annotate(stories=Count("pk", distinct=True))
+        .order_by()
+    )
+    return {row["outlet"]: row["stories"] for row in rows}
 
 
 def outlet_page(request, outlets, *, scope: str) -> Page:
