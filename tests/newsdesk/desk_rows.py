@@ -2,17 +2,21 @@
 
 from datetime import UTC, datetime, timedelta
 
-from articles.models import Category, Source
+from articles.models import Category, Source, SourceRating
 from newsdesk.models import Candidate, Piece, Summary
+from tests.factories import RATED_SINCE
 
 START = datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
 
 
 def outlet(domain: str, lean: str) -> Source:
     name = domain.split(".")[0].title()
-    return Source.objects.create(
+    source = Source.objects.create(
         name=name, slug=domain.replace(".", "-"), domain=domain, homepage=f"https://{domain}/", bias=lean
     )
+    if lean != Source.Lean.UNRATED:  # the dated rating behind the lean, as tests.factories makes it
+        SourceRating.objects.create(source=source, lean=lean, effective_from=RATED_SINCE, method="Test")
+    return source
 
 
 def candidate(title="Harbour strike ends after three weeks", *, section="world", **fields) -> Candidate:
