@@ -82,15 +82,37 @@ def _entry(outlet: int, name: str, slug: str, rating: SourceRating | None) -> di
     }
 
 
-def story_basis(*, article: Article, day: date | None = None) -> Basis:
-    """The story's outlets, each with its rating in force on `day` (story_day by default)."""
+def kept_ratings(document) -> dict[int, int | None]:
+    """From a stored basis: each counted outlet and the rating it was counted with (None: unrated)."""
+    kept = {}
+    entries = document.get("outlets") if isinstance(document, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("outlet"), int):
+            rating = entry.get("rating")
+            kept[entry["outlet"]] = rating if isinstance(rating, int) else None
+    return kept
+
+
+def story_basis(
+    *, article: Article, day: date | None = None, kept: dict[int, int | None] | None = None
+) -> Basis:
+    """The story's outlets, each with its rating in force on `day` (story_day by default); outlets in
+    `kept` (kept_ratings of the stored basis) keep the rating recorded there, unless it was deleted."""
     day = day or story_day(article)
     cited = list(
         article.article_sources.order_by("position", "pk").values_list(
             "source_id", "source__name", "source__slug", "wire_copy"
         )
     )
-    return compose(day=day, cited=cited, ratings=leans_on(source_ids={row[0] for row in cited}, day=day))
+    ratings = leans_on(source_ids={row[0] for row in cited}, day=day)
+    if kept:
+        recorded = SourceRating.objects.in_bulk([pk for pk in kept.values() if pk is not None])
+        for outlet in ratings.keys() & kept.keys():
+            if kept[outlet] is None:
+                ratings[outlet] = None
+            elif kept[outlet] in recorded:
+                ratings[outlet] = recorded[kept[outlet]]
+    return compose(day=day, cited=cited, ratings=ratings)
 
 
 def compose(*, day: date, cited: list[tuple[int, str, str, bool]], ratings: dict) -> Basis:

@@ -159,6 +159,8 @@ def stories_recompute(*, articles, user) -> Recomputed:
         if article.pk in editorial:
             result.editorial.append(article)
             continue
-        article_save(article=article, user=user, comment=recompute_comment(story_day(article)))
+        article_save(
+            article=article, user=user, comment=recompute_comment(story_day(article)), recompute_balance=True
+        )
         result.recomputed.append(article)
     return result

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from articles import search_index
 from articles.models import Article, BiasRating, Correction, Source
-from articles.newsroom.basis import story_basis
+from articles.newsroom.basis import kept_ratings, story_basis
 from articles.newsroom.revisions.record import article_recorded
 from articles.permissions import can_publish
 
@@ -56,13 +56,16 @@ def article_save(
     write: Callable[[Article], bool] | None = None,
     content_changed: bool = False,
     correction: Correction | None = None,
+    recompute_balance: bool = False,
 ) -> Article:
     """Save `article` and everything that follows from it (see the module's docstring).
 
     `write(article)` writes the story's sources and rating once the story has its id, and says
     whether anything changed. `content_changed`: the story's own fields readers see changed
     (CONTENT_FIELDS). `correction`: a public note (unsaved, already checked) to append. `comment`
-    says what the revision holds, or is called once everything is written.
+    says what the revision holds, or is called once everything is written. `recompute_balance`: a
+    story already live takes every outlet's rating in force on its date afresh (an Editor's request,
+    articles.newsroom.ratings.stories_recompute); otherwise it keeps those its bar was published with.
     """
     stored = None
     if article.pk is not None:
@@ -87,7 +90,7 @@ def article_save(
     with reversion.create_revision():
         article.save()
         related_changed = bool(write(article)) if write else False
-        bias_rating_refresh(article=article)
+        bias_rating_refresh(article=article, keep_ratings=was_live and not recompute_balance)
         search_index.refresh([article.pk])
         if correction is not None:
             article_mark_modified(article=article)
@@ -102,7 +105,7 @@ def article_save(
     return article
 
 
-def bias_rating_refresh(*, article: Article) -> BiasRating | None:
+def bias_rating_refresh(*, article: Article, keep_ratings: bool = False) -> BiasRating | None:
     """Recompute a rating made from the sources' leans (or create one when the story has none), with
     each outlet's rating in force on the story's date (its publish date; today for a draft:
     articles.newsroom.basis), and record what it rests on (as_of, outlets per side, basis).
@@ -112,9 +115,14 @@ def bias_rating_refresh(*, article: Article) -> BiasRating | None:
     it would mislead readers. Each outlet is one voice (articles.bias.voices): an outlet cited by two
     of its pieces counts once, and wire copies are left out (their original is cited too, and one
     piece of reporting counts once). `unrated_sources` counts unrated outlets.
+
+    `keep_ratings` (a story already live, edited): outlets its bar already counted keep the rating
+    they were counted with, so a rating made later never rewrites a published bar as a side effect
+    of fixing a typo; only outlets newly cited take the rating in force on the story's date.
     """
     rating = BiasRating.objects.filter(article=article).first()
-    basis = story_basis(article=article)
+    kept = kept_ratings(rating.basis) if keep_ratings and rating is not None else None
+    basis = story_basis(article=article, kept=kept)
     if rating is not None and rating.method == BiasRating.Method.EDITORIAL:
         BiasRating.objects.filter(pk=rating.pk).update(**basis.fields())
         rating.refresh_from_db()

@@ -129,6 +129,25 @@ def test_a_later_rating_does_not_rewrite_a_published_story_but_recomputes_drafts
     assert outlet.bias == "center"
 
 
+def test_editing_a_live_story_keeps_the_ratings_it_was_published_with(moving, editor):
+    """Fixing a typo is not a request to recompute: counted outlets keep their recorded rating, an
+    outlet newly cited takes the one in force on the story's date; the Editor's action redoes all."""
+    outlet, _right = moving
+    live = published_on(CHANGE + timedelta(days=30), title="Before the fix")
+    cite_both(live, moving)
+    rate(outlet, "center", CHANGE + timedelta(days=10))  # backdated, before the live story
+    live.title = "After the fix"
+    stories.article_save(article=live, user=editor, comment="Typo.")
+    assert bar(live) == (50, 0, 50)  # still as published
+    newcomer = SourceFactory(bias="unrated", rating=False)
+    rate(newcomer, "left", CHANGE)
+    ArticleSourceFactory(article=live, source=newcomer)
+    stories.article_save(article=live, user=editor, comment="A source added.")
+    assert bar(live) == (67, 0, 33)  # moving still counted left as published, the newcomer left
+    ratings.stories_recompute(articles=Article.objects.filter(pk=live.pk), user=editor)
+    assert bar(live) == (34, 33, 33)  # every outlet on the story's date: center, right, left
+
+
 def test_removing_a_rating_puts_the_one_before_back_in_force(moving):
     outlet, _ = moving
     draft = ArticleFactory(draft=True)
