@@ -130,6 +130,7 @@ def public_pages(app) -> dict[str, tuple[str, int]]:
         "search": ("/search/?q=harbour", 200),
         "methodology": ("/methodology/", 200),
         "blindspot": ("/blindspot/", 200),
+        "balance": ("/balance/", 200),
         "not-found": (facts["draft_url"], 404),
     }
 

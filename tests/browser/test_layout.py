@@ -1,6 +1,7 @@
 """What readers see on a phone (390x844) and a desktop (1366x900): fit, navigation, the bias bar.
 
-Also saves the screenshots (var/screenshots/) of home, a section and an article at both sizes.
+Also saves the screenshots (var/screenshots/) of home, a section, an article, the outlet directory,
+an outlet, the methodology, the blindspots and the balance at both sizes.
 """
 
 import itertools
@@ -19,7 +20,7 @@ from tests.browser.support import (
 pytestmark = pytest.mark.browser
 
 VIEWPORT_NAMES = ["phone", "desktop"]
-SCREENSHOT_PAGES = {"home", "section", "article", "source", "sources"}
+SCREENSHOT_PAGES = {"home", "section", "article", "source", "sources", "methodology", "blindspot", "balance"}
 MIN_TARGET = 24  # WCAG 2.2 target size (minimum), in CSS pixels
 MIN_LABEL_PX = 12
 MIN_CONTRAST = 4.5  # the labels are small text
