@@ -217,6 +217,7 @@ def test_an_unrated_outlet_page_says_so(client):
     lone = outlet(name="Lone Voice", bias="unrated")
     html = client.get(lone.get_absolute_url()).content.decode()
     assert "Lone Voice has no rating yet" in html and "<table" not in html
+    assert '<p class="lede">Not rated yet · ' in html and "Current lean" not in html
     assert "0 stories in the last 30 days cited Lone Voice." in html
 
 

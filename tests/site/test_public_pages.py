@@ -135,7 +135,7 @@ def test_source_page_lists_the_stories_citing_it(client):
     ArticleFactory(title="Uncited story")
     html = page(client, outlet.get_absolute_url())
     assert "<h1>Daily Example</h1>" in html
-    assert "Lean left lean" in html
+    assert '<p class="lede">Current lean: Lean left · <a href="https://daily.example/"' in html
     assert '<a href="https://daily.example/" rel="noopener noreferrer">daily.example</a>' in html
     assert cite.article.get_absolute_url() in html
     assert "Uncited story" not in html
