@@ -19,6 +19,7 @@ from django.views.decorators.http import require_safe
 from articles.models import Article, Source, SourceRating
 from articles.site import seo
 from articles.site.paging import Page, cached_count, page_number, url_with
+from articles.templatetags.outlets import page_scale
 
 PER_PAGE = 50
 RECENT_DAYS = 30
@@ -129,6 +130,8 @@ def directory(request):
         "lean_label": LEANS.get(lean, ""),
         "leans": lean_choices(request, lean),
         "recent_days": RECENT_DAYS,
+        # every row's timeline on one scale, so that a change drawn in one row compares with the others
+        "scale": page_scale([outlet.history for outlet in page.object_list], timezone.localdate()),
         "title": title,
         "meta": meta,
     }

@@ -10,13 +10,13 @@ from django.utils import timezone
 
 from articles.models import Article, ArticleSource, Source, SourceRating
 from articles.site import outlets
-from articles.templatetags.outlets import timeline
+from articles.templatetags.outlets import MAX_YEARS, MIN_WIDTH, Scale, timeline
 from tests.factories import ArticleFactory, ArticleSourceFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
 
 DIRECTORY = "/sources/"
-SPAN = re.compile(r'<rect class="lean-fill-(\w+)" x="([\d.]+)" y="0" width="([\d.]+)"')
+SPAN = re.compile(r'<rect class="lean-fill-(\w+)" x="([\d.]+)%" y="0" width="([\d.]+)%"')
 
 
 @pytest.fixture(autouse=True)
@@ -157,14 +157,61 @@ def test_the_timeline_draws_each_rating_until_the_next_one_and_says_it_in_words(
     spans = SPAN.findall(html)
     assert [lean for lean, _, _ in spans] == ["center", "left"]
     (_, x1, w1), (_, x2, w2) = spans
-    assert float(x1) == 0 and float(x2) == pytest.approx(75, abs=0.1)  # day 750 of 1,001
-    assert float(w1) + float(w2) == pytest.approx(100)
+    scale = Scale(date(start.year, 1, 1), today + timedelta(days=1))  # the page's: from its first year
+    assert float(x1) == pytest.approx(scale.x(start), abs=0.01)
+    assert float(x2) == pytest.approx(scale.x(change), abs=0.01)
+    assert float(x1) + float(w1) + float(w2) == pytest.approx(100)
     label = re.search(r'class="timeline-drawing" role="img" aria-label="([^"]+)"', html)[1]
     assert label == (
         f"Rating history: Center from {start:%-d %B %Y} to {change - timedelta(days=1):%-d %B %Y}; "
         f"Left from {change:%-d %B %Y}, in force today."
     )
     assert html.count("<svg") == 1 and "No rating yet" in html  # Zenith has no history
+    assert f"runs on one scale, from {start.year} to today." in html
+
+
+def test_every_row_of_a_directory_page_shares_one_scale(client):
+    today = timezone.localdate()
+    same_day, older = today - timedelta(days=400), date(today.year - 6, 3, 1)
+    outlet(name="Old Times", bias="left", history=[("center", older), ("left", same_day)])
+    outlet(name="New Post", bias="right", history=[("right", same_day)])
+    html = client.get(DIRECTORY).content.decode()
+    new_post, old_times = (SPAN.findall(row) for row in html.split('<li class="outlet">')[1:])
+    assert new_post[0][1] == old_times[1][1]  # the same day at the same place in both rows
+    scale = Scale(date(today.year - 6, 1, 1), today + timedelta(days=1))  # from the page's first year
+    assert float(old_times[0][1]) == pytest.approx(scale.x(older), abs=0.01)
+    assert float(new_post[0][1]) == pytest.approx(scale.x(same_day), abs=0.01)
+
+
+def test_the_page_scale_reaches_back_ten_years_and_says_older_ratings_are_left_out(client):
+    today = timezone.localdate()
+    moved = date(today.year - 12, 6, 1)  # in force from before the scale's start until today
+    history = [("right", date(1990, 1, 1)), ("center", date(2000, 1, 1)), ("left", moved)]
+    outlet(name="Ancient Gazette", bias="left", history=history)
+    html = client.get(DIRECTORY).content.decode()
+    first = today.year - MAX_YEARS
+    assert f"from {first} to today; ratings before {first} are left out of the drawings" in html
+    assert [(lean, x) for lean, x, _ in SPAN.findall(html)] == [("left", "0.000")]  # the older two not drawn
+    label = re.search(r'role="img" aria-label="([^"]+)"', html)[1]
+    assert label.startswith("Rating history: Right from 1 January 1990 to 31 December 1999; Center from")
+
+
+def test_a_recent_change_is_drawn_wide_enough_to_see():
+    today = date(2026, 6, 1)
+    history = [
+        SourceRating(lean="center", effective_from=date(2012, 1, 1)),
+        SourceRating(lean="left", effective_from=date(2026, 5, 25)),  # a week ago: 0.1% of the time shown
+        SourceRating(lean="lean_left", effective_from=today),
+    ]
+    spans = timeline(history, today)["spans"]
+    assert [s.lean for s in spans] == ["center", "left", "lean_left"]
+    widths = [float(s.width) for s in spans]
+    assert min(widths) == pytest.approx(MIN_WIDTH) and sum(widths) == pytest.approx(100)
+    assert [float(s.x) for s in spans] == pytest.approx([0, widths[0], widths[0] + widths[1]])
+    # an outlet first rated last week, on a page whose scale is ten years: its start moves left to show
+    scale = Scale(date(2016, 1, 1), today + timedelta(days=1))
+    (lone,) = timeline([SourceRating(lean="right", effective_from=date(2026, 5, 25))], today, scale)["spans"]
+    assert (float(lone.x), float(lone.width)) == pytest.approx((100 - MIN_WIDTH, MIN_WIDTH))
 
 
 def test_timeline_of_one_rating_a_rating_to_come_and_the_year_ticks():
@@ -176,7 +223,16 @@ def test_timeline_of_one_rating_a_rating_to_come_and_the_year_ticks():
     later = timeline([ahead, SourceRating(lean="left", effective_from=date(2001, 1, 1))], today)
     assert [s.lean for s in later["spans"]] == ["left", "center"]
     assert later["description"].endswith("Center from 1 July 2026 (not yet in force).")
-    assert 1 <= len(later["ticks"]) <= 12  # 26 years: every third year marked
+    assert not later["ends_today"] and later["scale"].last == date(2026, 7, 1)
+    # 25 years: every fifth marked, 2002 left unnamed so near the left edge
+    assert [(t["year"], t["label"]) for t in later["ticks"]] == [
+        (2002, ""), (2007, "2007"), (2012, "2012"), (2017, "2017"), (2022, "2022")
+    ]  # fmt: skip
+    ticks = timeline([SourceRating(lean="left", effective_from=date(2003, 1, 1))], today)["ticks"]
+    assert [t["year"] for t in ticks] == list(range(2004, 2027))  # 23 years: a mark under each
+    assert [t["label"] for t in ticks if t["label"]] == ["2008", "2012", "2016", "2020", "2024"]
+    century = timeline([SourceRating(lean="left", effective_from=date(1926, 1, 1))], today)["ticks"]
+    assert len(century) == 6 and all(t["year"] % 17 == 1927 % 17 for t in century)  # named years only
     assert timeline([], today) == {"spans": []}
 
 
