@@ -256,7 +256,7 @@ def test_the_outlet_page_shows_its_history_country_recent_stories_and_stories(cl
     assert story.title in html
     assert 'class="timeline timeline-large"' in html and html.count('class="lean-fill-') == 2
     table = re.search(r'<table class="ratings-table">(.+?)</table>', html, re.S)[1]
-    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td>(.*?)</td>", table, re.S)]
+    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", table, re.S)]
     assert cells[:6] == [
         "Left",
         f"{today - timedelta(days=300):%-d %b %Y}",
@@ -267,6 +267,9 @@ def test_the_outlet_page_shows_its_history_country_recent_stories_and_stories(cl
     ]
     assert cells[6] == "Center" and cells[8].endswith("newsroom") and cells[11] == "—"
     assert 'href="https://ratings.example/herald" rel="noopener noreferrer"' in table
+    # a phone stacks each rating, every value under its column's name
+    labels = re.findall(r'<td data-label="([^"]+)">', table)
+    assert labels[:6] == ["Lean", "In force from", "Rated by", "Method", "Confidence", "Note"]
 
 
 def test_an_unrated_outlet_page_says_so(client):
