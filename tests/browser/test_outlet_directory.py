@@ -6,11 +6,19 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from articles.site.outlets import PER_PAGE
 from tests.browser.support import screenshot
 
 pytestmark = pytest.mark.browser
 
 LEANS = {"Left", "Lean left", "Center", "Lean right", "Right", "Unrated"}
+COUNT_OUTLETS = "from articles.models import Source; print(Source.objects.count())"
+
+
+def outlets_listed(app) -> int:
+    """The directory's first page as the database has it now, not as the app's facts were at start:
+    the newsdesk's tests, in any order before this one, add the outlets of their feeds."""
+    return min(PER_PAGE, int(app.manage("shell", "-v0", "-c", COUNT_OUTLETS).strip().splitlines()[-1]))
 
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
@@ -19,7 +27,7 @@ def test_the_directory_shows_each_outlet_with_its_timeline_and_filters_by_lean(o
     page = tab.visit("/sources/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Outlets")
     rows = page.locator("li.outlet")
-    assert rows.count() == len(app.facts["sources"]) or rows.count() == 50
+    assert rows.count() == outlets_listed(app) >= len(app.facts["sources"])
     for index in range(rows.count()):
         row = rows.nth(index)
         expect(row.locator(".outlet-name")).to_be_visible()
