@@ -1,4 +1,6 @@
-"""The error pages (400, 403, 404, 500, 503), for every app, the admin included.
+"""The error pages (400, 403, 404, 500, 503), for every app, the admin included; under /api/, the
+same errors as the API's JSON ({"detail": ...}), whoever refuses the request (a middleware, Django,
+a view).
 
 They are rendered from their templates alone, with the site's name and a reason in plain words:
 no context processors, so nothing touches the request's host (a forged Host header is what the 400
@@ -24,6 +26,8 @@ from django.http import HttpResponse
 from django.template import loader
 from django.utils.cache import add_never_cache_headers
 
+from api.json_error import NO_SUCH_ENDPOINT, json_error
+
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 30
@@ -38,6 +42,18 @@ _REASONS = (
 # SQLite's OperationalErrors that mean "not now" rather than "not this query" (a pattern too
 # complex, a missing table): the file is locked, cannot be opened or read.
 _SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file", "disk i/o error")
+# Addresses answered in JSON, errors included: the API's clients are programs (newsapp.urls: api/v1/).
+API_PREFIX = "/api/"
+# The API's sentence for each error page, when the page is given no reason (its context fills it in).
+_API_DETAILS = {
+    400: "The request is malformed.",
+    403: "This request is not allowed.",
+    404: NO_SUCH_ENDPOINT,
+    405: "This address does not take that method; the Allow header lists those it does.",
+    413: "The request is larger than {limit}, more than any request to the API needs.",
+    500: "Something went wrong on our side. The error has been logged; please try again in a minute.",
+    503: "Part of the site is not answering right now. Please try again in {retry_after} seconds.",
+}
 
 
 def unavailable(exc: BaseException | None) -> bool:
@@ -52,9 +68,17 @@ def unavailable(exc: BaseException | None) -> bool:
     return True  # PostgreSQL's OperationalErrors are connection failures, shutdowns and timeouts
 
 
-def render_error(template: str, status: int, **context) -> HttpResponse:
-    html = loader.get_template(template).render({"site_name": settings.NEWSAPP_SITE_NAME, **context})
-    response = HttpResponse(html, status=status, content_type="text/html; charset=utf-8")
+def render_error(request, template: str, status: int, *, detail: str = "", **context) -> HttpResponse:
+    """The page `template` with `context`; for a request under /api/, the API's JSON error instead,
+    saying `detail`, else the page's reason, else the status's own sentence. `request` may be None
+    (Django could not build one): a page."""
+    if request is not None and request.path_info.startswith(API_PREFIX):
+        response = json_error(
+            status, detail or context.get("reason") or _API_DETAILS[status].format(**context)
+        )
+    else:
+        html = loader.get_template(template).render({"site_name": settings.NEWSAPP_SITE_NAME, **context})
+        response = HttpResponse(html, status=status, content_type="text/html; charset=utf-8")
     if status >= 500:
         add_never_cache_headers(response)  # a passing trouble: no cache between us and the reader may keep it
     return response
@@ -76,7 +100,10 @@ def csrf_failure(request, reason=""):
         "This form has expired or was sent from somewhere else. Go back, reload the page and send it "
         "again (it needs cookies from this site)."
     )
-    return render_error("403.html", 403, reason=reason)
+    # The API takes no forms: what reached a view of Django's under /api/ (its docs) is no form either.
+    return render_error(
+        request, "403.html", 403, reason=reason, detail="The API is read-only: it takes no forms."
+    )
 
 
 class ErrorPageMiddleware:
@@ -88,7 +115,7 @@ class ErrorPageMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         if response.status_code == 405 and not response.content:
-            page = render_error("405.html", 405, allowed=response.get("Allow", ""))
+            page = render_error(request, "405.html", 405, allowed=response.get("Allow", ""))
             page["Allow"] = response.get("Allow", "")
             return page
         return response
@@ -104,19 +131,19 @@ class WithoutTraceback(logging.Filter):
 
 
 def bad_request(request, exception=None):
-    return render_error("400.html", 400, reason=_reason(exception))
+    return render_error(request, "400.html", 400, reason=_reason(exception))
 
 
 def permission_denied(request, exception=None):
-    return render_error("403.html", 403)
+    return render_error(request, "403.html", 403)
 
 
 def page_not_found(request, exception=None):
-    return render_error("404.html", 404)
+    return render_error(request, "404.html", 404)
 
 
-def service_unavailable(retry_after: int = RETRY_AFTER_SECONDS) -> HttpResponse:
-    response = render_error("503.html", 503, retry_after=retry_after)
+def service_unavailable(request, retry_after: int = RETRY_AFTER_SECONDS) -> HttpResponse:
+    response = render_error(request, "503.html", 503, retry_after=retry_after)
     response["Retry-After"] = str(retry_after)
     return response
 
@@ -126,5 +153,5 @@ def server_error(request):
     handling the exception, so it is still at hand)."""
     if unavailable(sys.exception()):
         logger.warning("database unavailable: answered %s with 503", request.path)
-        return service_unavailable()
-    return render_error("500.html", 500)
+        return service_unavailable(request)
+    return render_error(request, "500.html", 500)

@@ -27,7 +27,7 @@ class RequestLimitsMiddleware:
         length = request.META.get("CONTENT_LENGTH") or "0"
         if not length.isdigit() or int(length) > settings.NEWSAPP_MAX_REQUEST_BYTES:
             limit = settings.NEWSAPP_MAX_REQUEST_BYTES
-            return render_error("413.html", 413, limit=f"{limit / 1e6:.0f} MB")
+            return render_error(request, "413.html", 413, limit=f"{limit / 1e6:.0f} MB")
         host = request.META.get("HTTP_HOST", "")
         if (match := _PORT.search(host)) and (len(match[1]) > 5 or not 0 < int(match[1]) <= 65535):
             raise DisallowedHost(f"Invalid port in HTTP_HOST header: {host[-20:]!r}.")

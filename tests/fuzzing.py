@@ -8,6 +8,7 @@ newsroom (a failing one replays alike), and a database error cannot poison the o
 """
 
 import io
+import json
 import re
 import sys
 import traceback
@@ -100,6 +101,13 @@ def url_routes() -> list[Route]:
 
 
 # --- One request ----------------------------------------------------------------------------------
+
+
+def _json_object(body: bytes) -> bool:
+    try:
+        return isinstance(json.loads(body), dict)
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -205,8 +213,12 @@ class Answer:
         if self.status == 405 and "allow" not in self.headers:
             found.append("405 without an Allow header")
         # 405 and 412 answer the protocol (a method, an If-Match), not a page a reader asked for.
-        elif 400 <= self.status < 500 and self.status not in (405, 412) and self.probe.method != "HEAD":  # noqa: SIM102
-            if not kind.startswith("text/html") or b"<h1" not in self.body:
+        elif 400 <= self.status < 500 and self.status not in (405, 412) and self.probe.method != "HEAD":
+            # The open data API answers its clients (programs) in JSON, its errors included.
+            if self.probe.path.startswith("/api/v1/"):
+                if not kind.startswith("application/json") or not _json_object(self.body):
+                    found.append(f"{self.status} without a JSON error ({kind or 'no type'})")
+            elif not kind.startswith("text/html") or b"<h1" not in self.body:
                 found.append(f"{self.status} without an HTML error page ({kind or 'no type'})")
         return found
 

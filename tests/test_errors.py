@@ -99,8 +99,8 @@ def test_each_error_page_renders_with_no_request_at_all(status, django_assert_nu
         400: lambda: errors.bad_request(None, None),
         403: lambda: errors.permission_denied(None, None),
         404: lambda: errors.page_not_found(None, None),
-        500: lambda: errors.render_error("500.html", 500),
-        503: lambda: errors.service_unavailable(),
+        500: lambda: errors.render_error(None, "500.html", 500),
+        503: lambda: errors.service_unavailable(None),
     }
     with django_assert_num_queries(0):
         response = handlers[status]()

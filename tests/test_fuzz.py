@@ -5,7 +5,8 @@ and its parameters filled with the demo newsroom's own slugs, ids and tokens or 
 then query strings, headers, cookies, methods and bodies vary, and each page's own form is posted
 with odd fields, as a reader, a Writer, an Editor, a superuser and an Editor still owing the
 two-factor step. Every answer must be below 500 (nothing here makes the database unavailable, so
-not even a 503), carry a Content-Type, and a 4xx must be an HTML page (tests/fuzzing.Answer).
+not even a 503), carry a Content-Type, and a 4xx must be an HTML page, or under /api/v1/ a JSON object
+(tests/fuzzing.Answer).
 
 Machinery: tests/fuzzing.py (routes, requests, answers), tests/fuzz_inputs.py (odd values and
 Hypothesis strategies), tests/fuzz_newsroom.py (what is valid). A run is repeatable (derandomized);
