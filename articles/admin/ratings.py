@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
+from articles.admin.bias import SourceAutocompleteSelect
 from articles.models import Source, SourceRating
 from articles.newsroom import ratings
 from articles.permissions import can_publish
@@ -127,6 +128,14 @@ class SourceRatingAdmin(RatingRights, admin.ModelAdmin):
     @admin.display(description="rated by", ordering="rater_name")
     def rater_shown(self, obj):
         return obj.rater
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Django's widget looks a posted outlet up to show it again beside the form's errors, and one
+        # that can be no id ("abc") raised there (a 500); this one shows no choice, and the field
+        # says "Select a valid choice".
+        if db_field.name == "source":
+            kwargs["widget"] = SourceAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         earlier = form.initial.get("effective_from") if change else None

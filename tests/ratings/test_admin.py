@@ -169,3 +169,26 @@ def test_deleting_a_rating_in_the_inline_follows_through(editor_client, story):
     assert response.status_code == 302
     assert Source.objects.get(pk=outlet.pk).bias == "center"
     assert BiasRating.objects.get(article=draft).center == 100
+
+
+@pytest.mark.parametrize("outlet", ["abc", "1 OR 1=1", "1.5", "²", "99999", ""])
+def test_an_outlet_that_is_no_outlet_is_a_field_error(editor_client, story, outlet):
+    """The outlet is picked in an autocomplete widget, which looks the posted value up to show it
+    again beside the errors: a value no id could be raised there (a 500)."""
+    rating = SourceRating.objects.get(effective_from=CHANGE)
+    data = {"source": outlet, "lean": "right", "effective_from": "2024-04-01", "rater_kind": "newsroom",
+            "method": "Survey", "confidence": "low"}  # fmt: skip
+    response = editor_client.post(reverse("admin:articles_sourcerating_change", args=[rating.pk]), data)
+    assert response.status_code == 200
+    assert list(response.context["adminform"].form.errors) == ["source"]
+    rating.refresh_from_db()
+    assert (rating.lean, rating.effective_from, rating.method) == ("left", CHANGE, "Review")
+
+
+def test_the_chosen_outlet_is_shown_again_beside_another_field_s_error(editor_client, story):
+    outlet = story.article_sources.first().source
+    data = {"source": outlet.pk, "lean": "right", "effective_from": "2099-01-01", "rater_kind": "newsroom",
+            "method": "Survey", "confidence": "low"}  # fmt: skip
+    response = editor_client.post(reverse("admin:articles_sourcerating_add"), data)
+    assert list(response.context["adminform"].form.errors) == ["effective_from"]
+    assert f'<option value="{outlet.pk}" selected>{outlet.name}</option>' in response.content.decode()
