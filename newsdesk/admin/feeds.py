@@ -28,10 +28,11 @@ STATE_FIELDS = [
 class OutletSelect(AutocompleteSelect):
     """Django's autocomplete widget looks the chosen outlet up to show it again; an id that is no
     number (a form posted by hand) made that lookup fail, a 500. It is shown as no choice, and the
-    field says "Select a valid choice"."""
+    field says "Select a valid choice". ASCII digits only: "²" and "١" are digits to str.isdigit()
+    but no id to int()."""
 
     def optgroups(self, name, value, attr=None):
-        return super().optgroups(name, [v for v in value if str(v).isdigit()], attr)
+        return super().optgroups(name, [v for v in value if str(v).isascii() and str(v).isdigit()], attr)
 
 
 @admin.register(Feed)

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 ADD = reverse("admin:newsdesk_feed_add")
 
 
-@pytest.mark.parametrize("outlet", ["abc", "1 OR 1=1", "-1", "1.5", "99999", ""])
+@pytest.mark.parametrize("outlet", ["abc", "1 OR 1=1", "-1", "1.5", "99999", "", "²", "١"])
 def test_an_outlet_that_is_no_outlet_is_a_field_error(editor_client, outlet):
     response = editor_client.post(ADD, {"outlet": outlet, "url": "https://ok.example/rss", "active": "on"})
     assert response.status_code == 200
