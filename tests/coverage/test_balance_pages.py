@@ -225,8 +225,9 @@ def test_section_balance_is_kept_per_content_version(client, settings):
     ]
 
 
-# /balance/: 1 the sections (the navigation's)  2 the tallies  3 each section's top outlets
-BALANCE_QUERIES = 3
+# /balance/: 1 the sections (the navigation's)  2 the tallies  3 the window's stories with their
+# outlets  4 the names of the outlets ranked first (coverage.balance.top_outlets)
+BALANCE_QUERIES = 4
 
 
 @pytest.mark.parametrize("n", [100, 30_000], ids=["100-stories", "30000-stories"])
