@@ -26,6 +26,22 @@ PUBLIC_PAGES = [
     "/sitemap-news.xml",
     "/robots.txt",
     "/healthz/live",
+    # Coverage you can audit (issue 13): its pages, feeds, API answers and downloads.
+    "/methodology/",
+    "/sources/",
+    "/sources/?lean=left",
+    "/blindspot/",
+    "/blindspot/feed/",
+    "/blindspot/feed/atom/",
+    "/balance/",
+    "/api/v1/stories/",
+    "/api/v1/outlets/",
+    "/api/v1/sections/",
+    "/api/v1/blindspots/",
+    "/api/v1/openapi.json",
+    "/api/v1/docs/",
+    "/api/v1/downloads/outlets.csv",
+    "/api/v1/downloads/stories.json",
 ]
 
 
