@@ -119,9 +119,15 @@ WITH cats AS MATERIALIZED (
     SELECT id - %(obase)s - 1 AS k, id, name, slug, homepage FROM articles_source WHERE id > %(obase)s
 ), g AS (
     SELECT g.s, %(base)s + g.s AS id,
-        -- oldest first, so ids grow with publish times as in a real archive; never later than 1 h ago
-        %(oldest)s::timestamptz + (g.s - 1) * %(step)s::interval
-            + {h(1, 3600)} * interval '1 second' AS pub,
+        -- oldest first, so ids grow with publish times as in a real archive; never later than 1 h ago.
+        -- In a small archive (stories days apart) the three newest, which cite 9 to 12 outlets, go
+        -- live in the last few hours, so that the blindspot pages have recent candidates at every size
+        -- (at a million, stories minutes apart, the newest are that recent anyway and are unchanged).
+        greatest(
+            %(oldest)s::timestamptz + (g.s - 1) * %(step)s::interval + {h(1, 3600)} * interval '1 second',
+            CASE WHEN g.s > %(count)s - 3 AND %(step)s::interval > interval '1 day'
+                THEN %(now)s - (%(count)s - g.s + 2) * interval '1 hour' END
+        ) AS pub,
         mod(g.s, (SELECT count(*) FROM cats)) AS ck,
         g.s / (SELECT count(*) FROM cats) AS dn,
         g.s <> %(probe)s AND ({h(10, BIG_STORY_EVERY)} = 0 OR g.s > %(count)s - 3) AS big,
