@@ -12,14 +12,12 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 
 from articles.site.cache.content_version import VERSION_KEY
-from articles.site.cache.pagecache import _cache_control as public_cache_control
-from articles.site.cache.pagecache import content_version, seconds_until_next_publish
+from articles.site.cache.pagecache import content_version, keep_seconds, public_headers
 
 KEY = "api:{digest}"
 
@@ -30,12 +28,6 @@ def _key(request, kept: tuple[str, ...]) -> str:
     query = "&".join(f"{name}={value}" for name in kept for value in request.GET.getlist(name))
     raw = f"{request.get_host()}{request.path}?{query}"
     return KEY.format(digest=hashlib.blake2b(raw.encode(), digest_size=20).hexdigest())
-
-
-def public_headers(response, *, etag: str, stamp: float, good_until: float) -> None:
-    response.headers["ETag"] = etag
-    response.headers["Last-Modified"] = http_date(stamp)
-    response.headers["Cache-Control"] = public_cache_control(max(0, int(good_until - time.time())))
 
 
 def conditional(request, response, *, etag: str, stamp: float | None):
@@ -95,13 +87,7 @@ class ContentVersionCache:
         if not settings.NEWSAPP_PAGE_CACHE_SECONDS:
             # As the pages: without the page cache, no Cache-Control telling others to keep it either.
             return conditional(request, response, etag=etag, stamp=stamp)
-        ttl = settings.NEWSAPP_PAGE_CACHE_SECONDS
-        try:
-            due = seconds_until_next_publish(version)
-        except DatabaseError:  # gone since the answer was made: send it, keep nothing
-            due = 0.0
-        if due is not None:
-            ttl = min(ttl, due)
+        ttl = keep_seconds(version)
         if ttl >= 1:
             entry = (version, content, response["Content-Type"], etag, stamp, stamp + ttl)
             cache.set(key, entry, timeout=max(1, int(ttl)))

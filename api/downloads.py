@@ -22,10 +22,10 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.views import APIView
 
 from api import datasets
-from api.caching import conditional, public_cache_control
+from api.caching import conditional
 from api.schema import THROTTLED
 from articles.models import Article
-from articles.site.cache.pagecache import content_version
+from articles.site.cache.pagecache import cache_control, content_version, keep_seconds
 
 OUTLET_COLUMNS = [
     "outlet_slug",
@@ -203,5 +203,6 @@ class DownloadView(APIView):
             response["Link"] = f'<{settings.NEWSAPP_DATA_LICENCE_URL}>; rel="license"'
         response["ETag"] = etag
         if settings.NEWSAPP_PAGE_CACHE_SECONDS:  # as the pages and the rest of the API
-            response["Cache-Control"] = public_cache_control(settings.NEWSAPP_PAGE_CACHE_SECONDS)
+            # Not past the next scheduled story, as the pages: its going live changes the data.
+            response["Cache-Control"] = cache_control(int(keep_seconds(content_version())))
         return conditional(request, response, etag=etag, stamp=None)

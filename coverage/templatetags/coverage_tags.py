@@ -2,10 +2,8 @@
 outlet's share of each section's stories ({% load coverage_tags %})."""
 
 from django import template
-from django.core.cache import cache
 
 from articles.site.cache import fragments
-from articles.site.cache.pagecache import seconds_until_next_publish
 from coverage import balance
 from coverage.balance_chart import bar_chart
 
@@ -21,14 +19,7 @@ def _section_balance(request, section) -> balance.ScopeBalance:
         return balance.section_balance(section=section)
     version = fragments.request_version(request)
     key = SECTION_KEY.format(pk=section.pk, day=balance.local_today().isoformat(), version=version)
-    scope = cache.get(key)
-    if scope is None:
-        scope = balance.section_balance(section=section)
-        due = seconds_until_next_publish(version)
-        timeout = fragments.TIMEOUT if due is None else min(fragments.TIMEOUT, int(due))
-        if timeout >= 1:
-            cache.set(key, scope, timeout=timeout)
-    return scope
+    return fragments.kept(key, version, lambda: balance.section_balance(section=section))
 
 
 @register.inclusion_tag("coverage/_section_balance.html", takes_context=True)

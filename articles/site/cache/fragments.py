@@ -58,12 +58,17 @@ memo = _ProcessMemo()
 def related_cards(request, article, compute) -> list[str]:
     """The related stories' card HTML for `article`: from the shared cache, else `compute()`."""
     version = request_version(request)
-    key = RELATED_KEY.format(pk=article.pk, version=version)
-    cards = cache.get(key)
-    if cards is None:
-        cards = compute()
+    return kept(RELATED_KEY.format(pk=article.pk, version=version), version, compute)
+
+
+def kept(key: str, version: int, compute):
+    """The fragment under `key` (which names `version`) from the shared cache, else `compute()`d and
+    kept for TIMEOUT, never past the next scheduled story's time."""
+    value = cache.get(key)
+    if value is None:
+        value = compute()
         due = seconds_until_next_publish(version)
         timeout = TIMEOUT if due is None else min(TIMEOUT, int(due))
         if timeout >= 1:
-            cache.set(key, cards, timeout=timeout)
-    return cards
+            cache.set(key, value, timeout=timeout)
+    return value

@@ -151,7 +151,19 @@ def _key(request) -> str:
     return f"page:{digest}"
 
 
-def _cache_control(left: int) -> str:
+def keep_seconds(version: int) -> float:
+    """How long an answer made now under `version` may be kept, by us and by others: the page
+    cache's time, cut short by the next scheduled story (0 when the database went away meanwhile:
+    keep nothing). The pages and the API's answers follow this one rule."""
+    try:
+        due = seconds_until_next_publish(version)
+    except DatabaseError:
+        return 0.0
+    ttl = settings.NEWSAPP_PAGE_CACHE_SECONDS
+    return ttl if due is None else min(ttl, due)
+
+
+def cache_control(left: int) -> str:
     """settings.NEWSAPP_PUBLIC_CACHE_CONTROL as a header, max-age and s-maxage at most `left`."""
     directives = []
     for name, value in settings.NEWSAPP_PUBLIC_CACHE_CONTROL.items():
@@ -163,11 +175,11 @@ def _cache_control(left: int) -> str:
     return ", ".join(directives)
 
 
-def _public_headers(response, etag: str, last_modified: float, good_until: float) -> None:
+def public_headers(response, *, etag: str, stamp: float, good_until: float) -> None:
     response.headers["ETag"] = etag
-    response.headers["Last-Modified"] = http_date(last_modified)
+    response.headers["Last-Modified"] = http_date(stamp)
     # Browsers and CDNs may keep the page no longer than we do: not past the next scheduled story.
-    response.headers["Cache-Control"] = _cache_control(max(0, int(good_until - time.time())))
+    response.headers["Cache-Control"] = cache_control(max(0, int(good_until - time.time())))
 
 
 _policy: tuple = (None, None)  # (settings.SECURE_CSP it was built from, the header)
@@ -248,7 +260,7 @@ class AnonymousPageCacheMiddleware:
             response = HttpResponse(content, status=status, headers=headers)
             if policy := _csp_header():  # the CSP middleware leaves a header it finds alone
                 response.headers[_CSP_HEADER] = policy
-            _public_headers(response, etag, stamp, entry[-1])
+            public_headers(response, etag=etag, stamp=stamp, good_until=entry[-1])
             response.headers["X-Page-Cache"] = "hit"
             return get_conditional_response(request, etag=etag, last_modified=int(stamp), response=response)
         request.content_version = version  # pages' fragments are kept under it (articles.fragments)
@@ -261,18 +273,12 @@ class AnonymousPageCacheMiddleware:
         content = response.content
         etag = f'"{hashlib.blake2b(content, digest_size=16).hexdigest()}"'
         stamp = time.time()
-        ttl = settings.NEWSAPP_PAGE_CACHE_SECONDS
-        try:
-            due = seconds_until_next_publish(version)
-        except DatabaseError:  # gone since the page was rendered: serve it, keep nothing
-            due = 0.0
-        if due is not None:
-            ttl = min(ttl, due)
+        ttl = keep_seconds(version)
         if ttl >= 1:
             headers = {name: response[name] for name in STORED_HEADERS if response.has_header(name)}
             entry = (version, response.status_code, headers, content, etag, stamp, stamp + ttl)
             cache.set(key, entry, timeout=max(1, int(ttl)))
             _local.put(cache.make_key(key), entry)
-        _public_headers(response, etag, stamp, stamp + max(0.0, ttl))
+        public_headers(response, etag=etag, stamp=stamp, good_until=stamp + max(0.0, ttl))
         response.headers["X-Page-Cache"] = "miss"
         return get_conditional_response(request, etag=etag, last_modified=int(stamp), response=response)
