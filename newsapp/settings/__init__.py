@@ -7,3 +7,4 @@ from newsapp.settings.api import *  # noqa: F403
 from newsapp.settings.base import *  # noqa: F403
 from newsapp.settings.coverage import *  # noqa: F403
 from newsapp.settings.newsdesk import *  # noqa: F403
+from newsapp.settings.scaling import *  # noqa: F403
