@@ -135,6 +135,14 @@ bench-ingest: $(STAMP) ## Newsdesk ingestion (PostgreSQL): pieces/s with 50 loop
 bench-cookie: $(STAMP) ## Can a made-up session cookie switch the page cache off? wrk on the cached front page, < 1 min
 	$(BIN)/python bench/session_cookie.py
 
+# Both run against `make cluster` (started first when it is not up, and then stopped again).
+.PHONY: bench-cluster drill
+bench-cluster: $(STAMP) ## The cluster, ~6 min: proxy vs nginx from disk, purge cost, replica lag, PgBouncer; into docs/performance.md (CLUSTER_BENCH_ARGS="--quick")
+	$(BIN)/python bench/cluster.py $(CLUSTER_BENCH_ARGS)
+
+drill: $(STAMP) ## Failure drill on the cluster, < 3 min: kill an app server, restart Redis, stop the replica under load; into docs/scaling.md
+	$(BIN)/python bench/drill.py $(DRILL_ARGS)
+
 clean: ## Remove the virtualenv, node_modules, collected static files, var/ and caches (keeps db.sqlite3 and media/)
 	rm -rf $(VENV) node_modules staticfiles var build *.egg-info .pytest_cache .ruff_cache .hypothesis
 	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

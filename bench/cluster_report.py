@@ -1,0 +1,231 @@
+"""bench/cluster.py's report: Markdown for the cluster's section of docs/performance.md (written
+between its markers by bench/report.py), with the verdicts the figures lead to."""
+
+from __future__ import annotations
+
+import math
+
+from bench import report as doc
+from bench.lib.wrk import Result
+
+TARGET_RATIO = 0.5
+# nginx's proxy_cache would have to be this much faster than Varnish to outweigh what it lacks.
+FAR_BETTER = 1.5
+SETUPS = ("Varnish", "nginx proxy_cache", "app A", "apps A+B", "nginx from disk")
+
+
+def geomean(values: list[float]) -> float:
+    values = [v for v in values if v > 0]
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else 0.0
+
+
+def ms(value) -> str:
+    return "–" if value is None else doc.ms(value)
+
+
+def cpu(result: Result) -> str:
+    return "–" if result.cpu_ms is None else f"{result.cpu_ms:.3f} ms"
+
+
+def ratios(side: dict) -> list[tuple[str, float, bool]]:
+    """(page, Varnish req/s / nginx-from-disk req/s, met) for each page."""
+    out = []
+    for page, disk in side["results"]["nginx from disk"].items():
+        proxy = side["results"]["Varnish"][page]
+        ratio = proxy.rps / disk.rps if disk.rps else 0.0
+        out.append((page, ratio, ratio >= TARGET_RATIO))
+    return out
+
+
+def proxy_verdict(side: dict) -> tuple[str, float, float]:
+    results = side["results"]
+    varnish = geomean([r.rps for r in results["Varnish"].values()])
+    nginx = geomean([r.rps for r in results["nginx proxy_cache"].values()])
+    if nginx >= FAR_BETTER * varnish:
+        text = (
+            f"nginx's proxy_cache served {nginx / varnish:.1f} times Varnish's rate: far better, worth "
+            "weighing against its lack of purges by surrogate key"
+        )
+    else:
+        text = (
+            "**Varnish**: nginx's proxy_cache served "
+            f"{nginx / varnish:.2f} times Varnish's rate, not far better, and open-source nginx cannot "
+            "purge by surrogate key (proxy_cache_purge is NGINX Plus's; the third-party ngx_cache_purge "
+            "drops one URL at a time), so a publish could not drop every page that shows the story"
+        )
+    return text, varnish, nginx
+
+
+def pool_verdict(pool: dict) -> tuple[str, str]:
+    """(the winner among the persistent setups, a sentence)."""
+    results = pool["results"]
+    means = {name: geomean([r.rps for r in pages.values()]) for name, pages in results.items()}
+    direct = next(name for name in means if name.startswith("direct, persistent"))
+    bouncer = "PgBouncer, persistent"
+    winner = bouncer if means[bouncer] > 1.05 * means[direct] else direct
+    per_request = means["PgBouncer, a connection per request"] / max(
+        means["direct, a connection per request"], 1e-9
+    )
+    text = (
+        f"with Django's persistent connections, PgBouncer gives {means[bouncer] / means[direct]:.2f} times "
+        f"the direct rate (geometric mean of the uncached pages); with a connection per request "
+        f"{per_request:.2f} times. Default: **{'PgBouncer' if winner == bouncer else 'no PgBouncer'}**"
+    )
+    return winner, text
+
+
+def pages_table(side: dict) -> str:
+    rows = []
+    for setup in SETUPS:
+        for page, result in side["results"][setup].items():
+            rows.append(
+                [setup, page, doc.rps(result), doc.ms(result.p50_ms), doc.ms(result.p99_ms), cpu(result),
+                 f"{result.others or 0:.0%}", result.error_text()]
+            )  # fmt: skip
+    header = ["served by", "page", "req/s", "p50", "p99", "CPU per answer", "other work", "errors"]
+    return doc.table(header, rows)
+
+
+def purge_part(purge: dict) -> list[str]:
+    trips, publish, load = purge["round_trips"], purge["publish"], purge["under_load"]
+    rows = [
+        [f"PURGE of one story's key (`story-N`), round trip ({trips['count']} times)",
+         f"median {ms(trips['story_median_ms'])}, p99 {ms(trips['story_p99_ms'])}"],
+        ["PURGE of `site` (every HTML page), round trip",
+         f"{ms(trips['site_ms'])} ({trips['site_status']}: {trips['site_answer']})"],
+    ]  # fmt: skip
+    for change in ("publish", "unpublish"):
+        seen = "shows it" if change == "publish" else "without it"
+        for what, label in (
+            ("purge_answered", "commit → purge answered by Varnish"),
+            ("returned", "commit → save returned (the purge is sent before it returns)"),
+            ("visible", f"commit → front page through the proxy {seen}"),
+        ):
+            median, worst, missing = publish[f"{change} {what}"]
+            text = f"median {ms(median)}, worst {ms(worst)}" + (f"; **{missing} never**" if missing else "")
+            rows.append([f"{change}: {label}", text])
+    out = [doc.table(["what", "time"], rows), ""]
+    if "error" in load:
+        return [*out, f"Under load: {load['error']}.", ""]
+    run = load["wrk"]
+    out.append(
+        f"Under load ({load['seconds']} s of wrk through Varnish over {load['paths']} pages in turns: "
+        f"{doc.rps(run)} req/s, p50 {doc.ms(run.p50_ms)}, p99 {doc.ms(run.p99_ms)}, errors "
+        f"{run.error_text()}; Varnish's counters read every 0.25 s):"
+    )
+    out.append("")
+    rows = []
+    for key, found in load["dips"].items():
+        if not found:
+            rows.append([f"`{key}`", "–", "–", "–", "–"])
+            continue
+        recovered = found["recovered_s"]
+        rows.append(
+            [f"`{key}`", f"{found['baseline_rps']:,.0f}", f"{found['lowest_rps']:,.0f} (−{found['dip']:.0%})",
+             "–" if recovered is None else f"{recovered:.2f} s", f"{found['extra_fetches']:.0f}"]
+        )  # fmt: skip
+    header = ["purged", "req/s before", "lowest 0.25 s after", "back to 90 %", "extra backend fetches (2 s)"]
+    return [*out, doc.table(header, rows), ""]
+
+
+def lag_part(lag: dict) -> list[str]:
+    writes = lag["writes"]
+    rows = []
+    for label, part in (
+        (f"{writes['saves']:,} story saves ({writes['saves'] / writes['save_seconds']:.0f}/s)", lag["saves"]),
+        (f"one UPDATE of {writes['bulk_rows']:,} rows ({writes['bulk_seconds']:.2f} s)", lag["bulk"]),
+    ):
+        if not part:
+            rows.append([label, "–", "–", "–"])
+            continue
+        since = (
+            "–" if part.get("since_max") is None else f"{part['since_p99']:.3f} / {part['since_max']:.3f} s"
+        )
+        rows.append(
+            [label, f"{part['lag_p99']:.3f} / {part['lag_max']:.3f} s",
+             f"{part['bytes_p99']:,.0f} / {part['bytes_max']:,} bytes",
+             since if "saves" in label else "–"]
+        )  # fmt: skip
+    header = [
+        "burst",
+        "replay_lag p99 / max",
+        "WAL not replayed p99 / max",
+        "replica: last replay age p99 / max",
+    ]
+    return [
+        doc.table(header, rows),
+        "",
+        f"The replica had replayed everything {lag['caught_up_s']:.2f} s after the last write returned.",
+        "",
+    ]
+
+
+def pool_part(pool: dict) -> list[str]:
+    rows = []
+    for name, pages in pool["results"].items():
+        for page, result in pages.items():
+            rows.append(
+                [name, page, doc.rps(result), doc.ms(result.p50_ms), doc.ms(result.p99_ms), cpu(result)]
+            )
+    header = ["database connections", "page", "req/s", "p50", "p99", "CPU per answer (app + PgBouncer)"]
+    _, verdict = pool_verdict(pool)
+    return [doc.table(header, rows), "", f"Verdict: {verdict}.", ""]
+
+
+def render(report: dict) -> str:
+    side = report["side"]
+    pages = ", ".join(
+        f"{name} `{path}` ({side['bytes'][name]:,} bytes)" for name, path in report["pages"].items()
+    )
+    proxy_text, varnish, nginx = proxy_verdict(side)
+    machine = report["machine"]
+    out = [
+        f"Run on {report['date']} with `{report['command']}` ({report['elapsed']:.0f} s; the cluster "
+        f"{'started and stopped by the run' if report['started_cluster'] else 'already up'}; load average "
+        f"{report['load_before']} before, {report['load_after']} after). Machine: {machine['CPU']}, "
+        f"{machine['RAM']}; {machine['OS']}; nginx {machine['nginx']}, wrk {machine['wrk']}. wrk on "
+        f"loopback, {report['args'].threads} threads, {report['args'].connections} connections, "
+        f"{report['args'].duration} s per run after {report['args'].warmup} s of warm-up. Pages: {pages}.",
+        "",
+        "Every process shares the 2 cores with wrk: *CPU per answer* (of the processes that served "
+        "the run: varnishd, nginx, or the app servers) is the figure to compare between setups; "
+        "*other work* is the rest of the machine meanwhile.",
+        "",
+        "### Pages: the proxy, the app servers, nginx from disk",
+        "",
+        pages_table(side),
+        "",
+        doc.table(
+            ["page", "Varnish / nginx from disk", f"target ≥ {TARGET_RATIO}"],
+            [[page, f"{ratio:.2f}", "yes" if ok else "**no**"] for page, ratio, ok in ratios(side)],
+        ),
+        "",
+        "Hit rates during the runs: "
+        + ", ".join(
+            f"{who} {'–' if rate is None else f'{rate:.2%}'}" for who, rate in side["hit_rates"].items()
+        )
+        + ".",
+        "",
+        f"Proxy: Varnish {varnish:,.0f} req/s, nginx proxy_cache {nginx:,.0f} req/s (geometric means "
+        f"of the three pages). Choice: {proxy_text}.",
+        "",
+        "### The cost of a purge",
+        "",
+        *purge_part(report["purge"]),
+        "### Replica lag under a write burst",
+        "",
+        f"Through the ORM in the cluster's environment (signals, content version, purges), sampled every "
+        f"50 ms on the primary (pg_stat_replication: replay_lag, and the WAL bytes not yet replayed) and on "
+        f"the replica (now() − pg_last_xact_replay_timestamp(), meaningful while commits keep coming); "
+        f"{report['lag']['replicas']} replica(s).",
+        "",
+        *lag_part(report["lag"]),
+        "### PgBouncer or not",
+        "",
+        f"Uncached pages (page cache off) from app servers of the run's own ({report['pool']['server']}, "
+        "as the cluster's), reading the cluster's primary and replica directly or through a PgBouncer "
+        f"{machine.get('pgbouncer', '')} of the run's own in transaction pooling, measured in turns.",
+        "",
+        *pool_part(report["pool"]),
+    ]
+    return "\n".join(out) + "\n"
