@@ -4,7 +4,9 @@ The API does not join the page cache (articles.site.cache.pagecache), which answ
 runs: its hits would skip the rate limit. Here the view runs its throttle first and then looks up
 its answer, so every request counts, hits included. The rest follows the pages: a stored answer is
 good while the content version holds and until the next scheduled story is due; the ETag is the
-content's digest; Cache-Control is settings.NEWSAPP_PUBLIC_CACHE_CONTROL, no longer than that.
+content's digest; Cache-Control is settings.NEWSAPP_PUBLIC_CACHE_CONTROL, no longer than that; the
+surrogate key `api` (articles.site.cache.surrogate), which every content change purges from a
+caching proxy in front, marks each answer that says public. An error says no-store: nobody keeps it.
 """
 
 import hashlib
@@ -16,8 +18,9 @@ from django.http import HttpResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 
+from articles.site.cache import surrogate
 from articles.site.cache.content_version import VERSION_KEY
-from articles.site.cache.pagecache import content_version, keep_seconds, public_headers
+from articles.site.cache.pagecache import NOT_KEPT, content_version, keep_seconds, public_headers
 
 KEY = "api:{digest}"
 
@@ -71,12 +74,17 @@ class ContentVersionCache:
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        if getattr(self, "api_cache", None) is None or response.status_code != 200:
+        if getattr(self, "api_cache", None) is None:
+            return response
+        if response.status_code != 200:
+            if not response.has_header("Cache-Control"):
+                response.headers["Cache-Control"] = NOT_KEPT  # a story not out yet is a 404 until then
             return response
         key, version, entry = self.api_cache
         if response.get("X-Api-Cache") == "hit":
             _, _, _, etag, stamp, good_until = entry
             public_headers(response, etag=etag, stamp=stamp, good_until=good_until)
+            response.headers[surrogate.HEADER] = surrogate.API
             return conditional(request, response, etag=etag, stamp=stamp)
         response.render()
         content = response.content
@@ -93,4 +101,5 @@ class ContentVersionCache:
             cache.set(key, entry, timeout=max(1, int(ttl)))
             response.headers["X-Api-Cache"] = "miss"
         public_headers(response, etag=etag, stamp=stamp, good_until=stamp + max(0.0, ttl))
+        response.headers[surrogate.HEADER] = surrogate.API
         return conditional(request, response, etag=etag, stamp=stamp)

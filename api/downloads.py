@@ -25,6 +25,7 @@ from api import datasets
 from api.caching import conditional
 from api.schema import THROTTLED
 from articles.models import Article
+from articles.site.cache import surrogate
 from articles.site.cache.pagecache import cache_control, content_version, keep_seconds
 
 OUTLET_COLUMNS = [
@@ -205,4 +206,5 @@ class DownloadView(APIView):
         if settings.NEWSAPP_PAGE_CACHE_SECONDS:  # as the pages and the rest of the API
             # Not past the next scheduled story, as the pages: its going live changes the data.
             response["Cache-Control"] = cache_control(int(keep_seconds(content_version())))
+            response[surrogate.HEADER] = surrogate.API  # purged from a caching proxy by any change
         return conditional(request, response, etag=etag, stamp=None)

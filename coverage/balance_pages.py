@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from articles.site import seo
+from articles.site.cache import surrogate
 from articles.site.context_processors import nav_sections
 from coverage import balance
 from coverage.balance_chart import bar_chart, series_chart
@@ -13,6 +14,7 @@ from coverage.balance_chart import bar_chart, series_chart
 
 @require_safe
 def balance_page(request):
+    surrogate.add_keys(request, surrogate.COVERAGE)
     summary = balance.overview(sections=nav_sections(request))
     top = balance.top_outlets(overview=summary)
     context = {

@@ -16,6 +16,7 @@ from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.views.decorators.http import require_safe
 
 from articles.site import seo
+from articles.site.cache import surrogate
 from coverage.blindspots import SIDES, Blindspot, current_blindspots
 
 SIDE_NAMES = {"left": "the left", "right": "the right"}
@@ -69,6 +70,7 @@ def rule_settings() -> dict:
 
 @require_safe
 def blindspot_page(request):
+    surrogate.add_keys(request, surrogate.COVERAGE)
     found = current_blindspots()
     context = {
         "sides": [(side, SIDE_NAMES[side], [Shown.of(spot) for spot in found[side]]) for side in SIDES],
@@ -106,6 +108,7 @@ class BlindspotFeed(Feed):
     # Django's Feed answers any method with the feed; a feed is read, like every public page.
     @method_decorator(require_safe)
     def __call__(self, request, *args, **kwargs):
+        surrogate.add_keys(request, surrogate.COVERAGE, surrogate.FEEDS)
         return super().__call__(request, *args, **kwargs)
 
     def author_name(self):

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_safe
 from articles.bias import split_from_leans
 from articles.models import Source, SourceRating
 from articles.site import seo
+from articles.site.cache import surrogate
 from coverage.blindspots import wilson_interval
 
 # Pages the methodology points readers to, by URL name. A page not (yet) in this deployment's URLs
@@ -64,6 +65,7 @@ def _address(name: str) -> str | None:
 
 @require_safe
 def methodology(request):
+    surrogate.add_keys(request, surrogate.COVERAGE)
     # A worked example, computed by the code that computes every bar: three outlets, one per side.
     example = split_from_leans([Source.Lean.LEFT, Source.Lean.CENTER, Source.Lean.RIGHT])
     # The rule at its threshold, worked by the code that applies it: no outlet of a side among n.

@@ -16,6 +16,7 @@ from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, rfc3339_date
 from django.views.decorators.http import require_safe
 
 from articles.models import Article, Category
+from articles.site.cache import surrogate
 
 FEED_SIZE = 50
 MEDIA_NS = "http://search.yahoo.com/mrss/"
@@ -57,6 +58,8 @@ class LatestStoriesFeed(Feed):
     # Django's Feed answers any method with the feed; a feed is read, like every public page.
     @method_decorator(require_safe)
     def __call__(self, request, *args, **kwargs):
+        # Every story's change purges every feed: no story keys needed (50 of them a feed).
+        surrogate.add_keys(request, surrogate.FEEDS)
         return super().__call__(request, *args, **kwargs)
 
     def get_object(self, request, section=None):

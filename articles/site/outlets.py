@@ -20,6 +20,7 @@ from django.views.decorators.http import require_safe
 
 from articles.models import Article, ArticleSource, Source, SourceRating
 from articles.site import seo
+from articles.site.cache import surrogate
 from articles.site.paging import Page, cached_count, page_number, url_with
 from articles.templatetags.outlets import page_scale
 
@@ -123,6 +124,7 @@ def lean_choices(request, lean: str | None) -> list[LeanChoice]:
 @require_safe
 def directory(request):
     lean = chosen_lean(request)
+    surrogate.add_keys(request, surrogate.OUTLETS)  # every outlet's change purges the directory
     outlets = Source.objects.only(*LISTED_FIELDS).order_by("name", "pk")
     if lean:
         outlets = outlets.filter(bias=lean)

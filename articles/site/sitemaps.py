@@ -23,6 +23,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_safe
 
 from articles.models import Article, Category
+from articles.site.cache import surrogate
 
 # The sitemap protocol's limit per file. A month holding more live stories than this (1,600 a day)
 # continues on `?p=2`, which the index does not list: knowing which months overflow would mean
@@ -130,6 +131,7 @@ SITEMAPS = {"sections": SectionSitemap}
 @require_safe
 def section_sitemap(request, section: str):
     """django.contrib.sitemaps' view (which answers any method) for the sitemaps in SITEMAPS."""
+    surrogate.add_keys(request, surrogate.SITEMAPS)
     return sitemap_views.sitemap(request, SITEMAPS, section=section, content_type=XML)
 
 
@@ -209,6 +211,7 @@ def month_lastmods(now: datetime | None = None) -> list[tuple[datetime, datetime
 def month_sitemap(request, year: str, month: str):
     if not 1 <= int(month) <= 12 or not 1970 <= int(year) < 9999:
         raise Http404("There is no such month.")
+    surrogate.add_keys(request, surrogate.SITEMAPS)
     sitemap = {"month": MonthSitemap(int(year), int(month))}
     return sitemap_views.sitemap(request, sitemap, section="month", content_type=XML)
 
@@ -226,6 +229,7 @@ def month_url(base: str, start: datetime) -> str:
 
 @require_safe
 def sitemap_index(request):
+    surrogate.add_keys(request, surrogate.SITEMAPS)
     base = request.build_absolute_uri("/").rstrip("/")
     section_url = base + reverse("articles:sitemap", kwargs={"section": "sections"})
     entries = [(section_url, SectionSitemap().get_latest_lastmod())]
@@ -238,6 +242,7 @@ def sitemap_index(request):
 
 @require_safe
 def news_sitemap(request):
+    surrogate.add_keys(request, surrogate.SITEMAPS)
     since = timezone.now() - NEWS_WINDOW
     stories = (
         Article.objects.published()

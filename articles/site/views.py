@@ -10,7 +10,7 @@ from django.views.decorators.http import require_safe
 from articles.models import Article, ArticleSource, Category, Source
 from articles.site import outlets, search_page, seo
 from articles.site import search as search_backend
-from articles.site.cache import fragments, listings
+from articles.site.cache import fragments, listings, surrogate
 from articles.site.cache.cards import render_cards
 from articles.site.context_processors import nav_sections
 from articles.site.paging import page_number, paginate
@@ -39,6 +39,7 @@ def home(request):
     latest = without_lead(lists["latest"], HOME_LATEST)
     sections = [(c, without_lead(lists[f"section-{c.pk}"], HOME_PER_SECTION)) for c in categories]
     blocks = [*latest, *(story for _, stories in sections for story in stories)]
+    surrogate.add_keys(request, surrogate.HOME, *surrogate.story_keys([lead, *blocks]))
     listings.render_ref_cards(
         [(story, "grid") for story in blocks] + ([(lead, "lead")] if lead else []),
         {c.pk: c for c in categories},
@@ -58,6 +59,7 @@ def more_stories(request, published):
     lead = lead_story(published)
     page = paginate(request, after_lead(published, lead), scope="home", first_page_size=HOME_LATEST)
     render_cards(page.object_list, "listing", first="listing-first")
+    surrogate.add_keys(request, surrogate.HOME, *surrogate.story_keys(page.object_list))
     meta = seo.page_meta(
         request, title=f"More stories, {page.label.lower()}", description="Every section, newest first."
     )
@@ -81,6 +83,7 @@ def section(request, section):
     stories = Article.objects.published().filter(category=category).for_cards()
     page = paginate(request, stories, scope=f"section:{category.pk}")
     render_cards(page.object_list, "listing", first="listing-first")
+    surrogate.add_keys(request, surrogate.section(category.pk), *surrogate.story_keys(page.object_list))
     description = category.description or f"The latest {category.name} stories, with their sources and bias."
     context = {
         "category": category,
@@ -135,6 +138,13 @@ def article(request, section, slug):
         return redirect(article, permanent=True)
     context = article_context(request, article)
     source_ids = [citation.source_id for citation in context["citations"]]
+    # Its related stories are the section's: any story published, moved or changed there purges it.
+    surrogate.add_keys(
+        request,
+        surrogate.story(article.pk),
+        surrogate.section(article.category_id),
+        *(surrogate.outlet(pk) for pk in source_ids),
+    )
 
     def related_cards():
         return [str(story.card) for story in render_cards(related_stories(article, source_ids))]
@@ -158,6 +168,12 @@ def source(request, slug):
     # Cursor paging only: counting every story citing a big outlet would cost a scan of the archive.
     page = paginate(request, stories, scope=f"source:{outlet.pk}", numbered=False)
     render_cards(page.object_list, "grid", first="listing-first")
+    # Its share of each section's stories counts every story of each section (5 sections, not a
+    # few thousand stories): any story published, moved or gone changes it.
+    sections = (surrogate.section(category.pk) for category in nav_sections(request))
+    surrogate.add_keys(
+        request, surrogate.outlet(outlet.pk), *sections, *surrogate.story_keys(page.object_list)
+    )
     meta = seo.page_meta(
         request, title=outlet.name, description=f"Stories drawing on {outlet.name} ({outlet.domain})."
     )

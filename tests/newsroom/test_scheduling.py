@@ -396,8 +396,8 @@ def test_stories_scheduled_a_minute_apart_each_appear_at_their_own_moment(client
 
 def test_browsers_and_cdns_are_not_told_to_keep_a_page_past_the_moment(client, long_page_cache):
     """Our own copy expires at the moment; the Cache-Control sent downstream shrinks to match, so no
-    browser or CDN obeying it keeps the old page past the moment either (stale-while-revalidate may
-    serve it once more, at most 30 seconds, while it fetches the new one)."""
+    browser or CDN obeying it keeps the old page past the moment either (stale-while-revalidate is
+    cut to fit before the moment too: tests/proxy/test_headers.py)."""
     moment = datetime(2027, 3, 28, 8, 0, tzinfo=UTC)
     home = reverse("articles:home")
     with freeze_time(moment - timedelta(hours=1)) as frozen:

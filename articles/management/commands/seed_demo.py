@@ -25,6 +25,7 @@ from articles import search_index
 from articles.demo import art
 from articles.models import Article, ArticleSource, BiasRating, Category, Source, SourceRating
 from articles.newsroom import basis
+from articles.site.cache import proxy, surrogate
 from articles.site.cache.pagecache import bump_content_version
 from articles.transfer.importing import ImportFailed, import_file
 
@@ -219,6 +220,7 @@ class Command(BaseCommand):
                 rate = done / max(time.monotonic() - started, 1e-6)
                 self.stdout.write(f"  {done}/{count} generated stories ({rate:,.0f}/s)")
         bump_content_version()  # bulk inserts send no signals: tell every cached page by hand
+        proxy.purge(surrogate.EVERYTHING)  # and every page a caching proxy in front keeps
         if verbosity:
             self.stdout.write(self.style.SUCCESS(f"Added {count} generated stories."))
 

@@ -6,6 +6,10 @@ Every content change bumps the content version (articles.content_version), so ev
 sharing the cache serves the new page at once. A stored page also expires when the next scheduled
 story is due, so scheduled stories appear on time without any background job.
 
+Each page goes out with its surrogate keys (articles.site.cache.surrogate), kept with it, so that a
+caching proxy in front can be purged of exactly the pages a change touched; a page whose content
+changed while it was being rendered goes out marked for nobody to keep.
+
 Never cached: requests from a signed-in session (staff, editors), anything under the admin, search,
 non-GET requests, responses that set a cookie, and anything but a 200. A session cookie alone does
 not count as signed in: anyone can send `sessionid=x`, and if that skipped the cache, anyone could
@@ -32,7 +36,8 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.csp import CSP, build_policy
 from django.utils.http import http_date
 
-from articles.site.cache.content_version import VERSION_KEY, bump_content_version, content_version
+from articles.site.cache import surrogate
+from articles.site.cache.content_version import VERSION_KEY, bump_content_version, content_version, stored
 
 __all__ = ["AnonymousPageCacheMiddleware", "bump_content_version", "content_version"]
 
@@ -47,7 +52,10 @@ CACHEABLE_VIEWS = frozenset({
 })  # fmt: skip
 # Query parameters a cached page may depend on; any others (utm_source, ...) are left out of the key.
 KEPT_PARAMS = ("page", "p", "before", "lean")
-STORED_HEADERS = ("Content-Type", "Content-Language", "X-Robots-Tag", "Location")
+STORED_HEADERS = ("Content-Type", "Content-Language", "X-Robots-Tag", "Location", surrogate.HEADER)
+# For an answer no cache may keep: an error or a redirect of a page view (a story not out yet is a
+# 404 until its time, and must not stay one), or a page rendered while the content changed.
+NOT_KEPT = "no-store"
 NO_SCHEDULED = "none"
 # Set beside the session cookie whenever it is set; its value is the session key's digest, signed.
 SIGNED_IN_COOKIE = "signedin"
@@ -164,14 +172,31 @@ def keep_seconds(version: int) -> float:
 
 
 def cache_control(left: int) -> str:
-    """settings.NEWSAPP_PUBLIC_CACHE_CONTROL as a header, max-age and s-maxage at most `left`."""
+    """settings.NEWSAPP_PUBLIC_CACHE_CONTROL as a header, max-age and s-maxage at most `left`.
+
+    stale-while-revalidate (and stale-if-error) let a cache serve the answer that much longer after
+    it expired (Varnish takes it as grace): they are cut so that freshness and staleness together
+    still end within `left`, and left out when nothing is left: no page outlives the next story's
+    publish time, even stale."""
+    config = settings.NEWSAPP_PUBLIC_CACHE_CONTROL
+    fresh = {
+        name: min(config[name], left)
+        for name in ("max_age", "s_maxage")
+        if config.get(name) not in (None, False)
+    }
+    spare = left - max(fresh.values(), default=0)
     directives = []
-    for name, value in settings.NEWSAPP_PUBLIC_CACHE_CONTROL.items():
+    for name, value in config.items():
         directive = name.replace("_", "-")
         if value is True:
             directives.append(directive)
+        elif name in fresh:
+            directives.append(f"{directive}={fresh[name]}")
+        elif name.startswith("stale_") and value is not False:
+            if min(value, spare) > 0:
+                directives.append(f"{directive}={min(value, spare)}")
         elif value is not False:
-            directives.append(f"{directive}={min(value, left) if name in ('max_age', 's_maxage') else value}")
+            directives.append(f"{directive}={value}")
     return ", ".join(directives)
 
 
@@ -180,6 +205,15 @@ def public_headers(response, *, etag: str, stamp: float, good_until: float) -> N
     response.headers["Last-Modified"] = http_date(stamp)
     # Browsers and CDNs may keep the page no longer than we do: not past the next scheduled story.
     response.headers["Cache-Control"] = cache_control(max(0, int(good_until - time.time())))
+
+
+def _changed_since(version: str) -> bool:
+    """Whether the content changed since `version` was read. With the cache away there is no
+    counter to compare (each read makes one up): then only the database's count tells."""
+    counter = cache.get(VERSION_KEY)
+    if counter is None:
+        return not version.endswith(f"-{stored.current()}")
+    return content_version(counter) != version
 
 
 _policy: tuple = (None, None)  # (settings.SECURE_CSP it was built from, the header)
@@ -266,11 +300,23 @@ class AnonymousPageCacheMiddleware:
         request.content_version = version  # pages' fragments are kept under it (articles.fragments)
         response = self.get_response(request)
         control = response.get("Cache-Control", "")
-        if response.status_code != 200 or response.streaming or response.cookies or "private" in control:
+        if response.status_code != 200:
+            if not control:
+                response.headers["Cache-Control"] = NOT_KEPT
+            return response
+        if response.streaming or response.cookies or "private" in control:
             return response
         if "no-store" in control or "no-cache" in control:
             return response
         content = response.content
+        if keys := surrogate.header_value(request, html=response["Content-Type"].startswith("text/html")):
+            response.headers[surrogate.HEADER] = keys
+        if _changed_since(version):
+            # The content changed while this page was rendered: it may show the old content, and the
+            # change's purge of the proxy may have gone by already. Neither we nor the proxy keep it.
+            response.headers["Cache-Control"] = NOT_KEPT
+            response.headers["X-Page-Cache"] = "miss"
+            return response
         etag = f'"{hashlib.blake2b(content, digest_size=16).hexdigest()}"'
         stamp = time.time()
         ttl = keep_seconds(version)
