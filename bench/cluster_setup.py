@@ -187,6 +187,9 @@ def listener(port: int) -> int | None:
                 holders.add(int(fd_dir.parent.name))
     parents = {pid: int(fields[1]) for pid, fields in _proc_stats() if pid in holders}
     roots = sorted(pid for pid, parent in parents.items() if parent not in holders)
+    above = {parents[pid] for pid in roots}
+    if len(roots) > 1 and len(above) == 1 and 1 not in above:
+        return above.pop()  # workers holding a socket their parent handed them (granian)
     return roots[0] if roots else None
 
 
