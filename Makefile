@@ -24,7 +24,7 @@ DEMO_FEEDS_ADDR ?= 127.0.0.1:8001
 # (a second terminal has .env's NEWSAPP_FETCH_PRIVATE_HOSTS, written for the default address).
 run: export NEWSAPP_FETCH_PRIVATE_HOSTS = $(DEMO_FEEDS_ADDR)
 
-.PHONY: help .venv setup run test test-postgres test-tasks-rq test-api-schema browser-tools test-browser lint format migrations-check bench bench-scale bench-search bench-ingest bench-cookie clean clean-data
+.PHONY: help .venv setup run test test-postgres test-tasks-rq test-api-schema browser-tools test-browser cluster cluster-stop test-cluster lint format migrations-check bench bench-scale bench-search bench-ingest bench-cookie clean clean-data
 
 help: ## List the targets
 	@echo "newsapp: make TARGET"
@@ -73,12 +73,12 @@ run: setup ## Seed the demo if empty, serve it on http://127.0.0.1:8000 with a t
 	$(MANAGE) runserver $(RUN_ADDR)
 
 test: setup ## Run the test suite (no browser tests) with the configured database (SQLite by default)
-	$(PYTEST) -m "not browser" -n auto $(PYTEST_ARGS)
+	$(PYTEST) -m "not browser and not cluster" -n auto $(PYTEST_ARGS)
 
 test-postgres: $(STAMP) .env ## Start PostgreSQL and Redis, run the suite against them
 	@settings=$$(scripts/services.sh postgres redis); \
 	echo "Testing with:" $$settings; \
-	env $$settings $(PYTEST) -m "not browser" -n auto $(PYTEST_ARGS)
+	env $$settings $(PYTEST) -m "not browser and not cluster" -n auto $(PYTEST_ARGS)
 
 # The tests marked tasks_backend once more on the distributed backend (RQ on Redis) with a real
 # `manage.py rqworker --with-scheduler` in a process of its own; on PostgreSQL, which that process
@@ -104,6 +104,21 @@ test-browser: setup browser-tools ## Run the browser tests (tests/browser) in De
 		echo "make test-browser: pytest collected no tests marked 'browser' in tests/browser (exit 5); that is an error" >&2; \
 	fi; \
 	exit $$rc
+
+# The cluster on this machine (docs/scaling.md): Varnish in front of two granian app servers, the
+# machine's PostgreSQL with a streaming replica, Redis and two rqworkers, from Debian's packages
+# (installed when missing). CLUSTER_PGBOUNCER=1 puts PgBouncer in front of both databases.
+cluster: $(STAMP) ## Start the cluster on this machine (as root): proxy :6081, apps :8101 :8102, replica :5433, workers
+	scripts/cluster/start.sh
+
+cluster-stop: ## Stop what make cluster started, by its PID files (nothing else)
+	scripts/cluster/stop.sh
+
+# The cluster is stopped whatever happens (tests failing, Ctrl-C); a failed stop fails the run too.
+test-cluster: $(STAMP) .env ## Start the cluster, run tests/cluster against it (invalidation, caching, scheduling, stop), stop it
+	@trap 'rc=$$?; scripts/cluster/stop.sh || [[ $$rc -ne 0 ]] || rc=1; exit $$rc' EXIT; \
+	scripts/cluster/start.sh; \
+	$(PYTEST) -m cluster tests/cluster -p no:randomly -n 0 $(PYTEST_ARGS)
 
 lint: $(STAMP) ## Check code style with ruff (lint + formatting)
 	$(RUFF) check .
