@@ -66,6 +66,23 @@ make_dirs() {
     chmod 0755 "$VAR"
 }
 
+# Every port the cluster listens on is checked before anything starts: free, or held by the
+# cluster's own process from an earlier start.
+check_ports() {
+    [[ -n "$(replica_pid)" ]] || require_free_port "$REPLICA_PORT" "the PostgreSQL replica"
+    if [[ "$CLUSTER_PGBOUNCER" == 1 && -z "$(running_pid pgbouncer "$PGBOUNCER_PATTERN")" ]]; then
+        require_free_port "$PGBOUNCER_PORT" PgBouncer
+    fi
+    if [[ -z "$(running_pid varnish "$VARNISH_PATTERN")" ]]; then
+        require_free_port "$PROXY_PORT" Varnish
+        require_free_port "$VARNISH_ADMIN_PORT" "Varnish's admin interface"
+    fi
+    local port
+    for port in "${APP_PORTS[@]}"; do
+        [[ -n "$(running_pid "app-$port" "$(app_pattern "$port")")" ]] || require_free_port "$port" "an app server"
+    done
+}
+
 # --- PostgreSQL primary and Redis: the machine's own, started by services.sh when down -----------
 
 pg_ready_on() { pg_isready -q -h "$HOST" -p "$1" >/dev/null 2>&1; }
@@ -155,10 +172,17 @@ EOF
 
 replica_streaming() { [[ "$(replica_sql "SELECT status FROM pg_stat_wal_receiver")" == streaming ]]; }
 
+# Whether the replica's log, since this start, says the primary no longer has the WAL it needs.
+replica_behind_recycled_wal() {
+    awk -v since="$1" 'NR > since && /requested WAL segment .* has already been removed/ {found = 1}
+        END {exit !found}' "$LOGS/replica.log"
+}
+
 wait_streaming() {
     local deadline=$((SECONDS + $1))
     while ((SECONDS < deadline)); do
         replica_streaming && return 0
+        replica_behind_recycled_wal "$REPLICA_LOG_START" && return 1
         sleep 0.5
     done
     return 1
@@ -168,6 +192,7 @@ start_replica_server() {
     write_replica_config
     # pg_ctl runs as postgres, which must be able to write the log.
     [[ -e "$LOGS/replica.log" ]] || install -o postgres -g postgres -m 0640 /dev/null "$LOGS/replica.log"
+    REPLICA_LOG_START=$(wc -l <"$LOGS/replica.log")
     as_postgres "$PG_BIN/pg_ctl" -D "$REPLICA_DIR" -l "$LOGS/replica.log" -w -t 120 start >&2 ||
         die "the replica did not start; end of $LOGS/replica.log:
 $(tail -n 20 "$LOGS/replica.log")"
@@ -199,12 +224,8 @@ start_replica() {
 
 start_pgbouncer() {
     local pid
+    [[ "$CLUSTER_PGBOUNCER" == 1 ]] || return 0
     pid=$(running_pid pgbouncer "$PGBOUNCER_PATTERN")
-    if [[ "$CLUSTER_PGBOUNCER" != 1 ]]; then
-        # Off now: one left by an earlier CLUSTER_PGBOUNCER=1 start no longer has clients.
-        [[ -z "$pid" ]] || stop_pid_file pgbouncer "$PGBOUNCER_PATTERN"
-        return
-    fi
     if [[ -n "$pid" ]]; then
         log "PgBouncer already running on $HOST:$PGBOUNCER_PORT (pid $pid)"
         return
@@ -227,6 +248,14 @@ start_pgbouncer() {
     ln -sfn ../pgbouncer/pgbouncer.pid "$PIDS/pgbouncer.pid"
     wait_for_port "$PGBOUNCER_PORT" 10 || die "PgBouncer does not listen on $PGBOUNCER_PORT; see $LOGS/pgbouncer.log"
     log "PgBouncer on $HOST:$PGBOUNCER_PORT (pid $(pid_in "$PIDS/pgbouncer.pid")), transaction pooling"
+}
+
+# PgBouncer off now: one left by an earlier CLUSTER_PGBOUNCER=1 start is stopped once the app
+# servers and workers that used it have been restarted without it.
+retire_pgbouncer() {
+    if [[ "$CLUSTER_PGBOUNCER" != 1 && -n "$(running_pid pgbouncer "$PGBOUNCER_PATTERN")" ]]; then
+        stop_pid_file pgbouncer "$PGBOUNCER_PATTERN"
+    fi
 }
 
 # --- var/cluster/env: what points manage.py (and every process here) at the cluster -------------
@@ -297,6 +326,14 @@ manage() { with_cluster_env "$PYTHON" manage.py "$@"; }
 
 prepare_app() {
     log "migrating, seeding the demo newsroom and collecting static files"
+    # collectstatic needs no database: it runs beside the migrations (two cores, both busy).
+    local static=""
+    if static_up_to_date; then
+        log "static files up to date in $VAR/static"
+    else
+        manage collectstatic --noinput -v0 >&2 &
+        static=$!
+    fi
     manage migrate --noinput -v0 >&2 || die "manage.py migrate failed"
     manage seed_demo --if-empty >&2 || die "manage.py seed_demo failed"
     local password
@@ -305,13 +342,11 @@ prepare_app() {
         password=$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(12))')
         (umask 077 && printf 'editor=editor\nwriter=writer\npassword=%s\n' "$password" >"$VAR/logins")
     fi
-    # The demo logins, one password kept in var/logins so the cluster's tests can sign in; --force:
-    # the cluster runs production settings (DEBUG off) but only ever on loopback.
+    # The demo logins, one password kept in var/cluster/logins so the cluster's tests can sign in;
+    # --force: the cluster runs production settings (DEBUG off), but only ever on loopback.
     manage demo_accounts --force --password "$password" -v0 >&2 || die "manage.py demo_accounts failed"
-    if static_up_to_date; then
-        log "static files up to date in $VAR/static"
-    else
-        manage collectstatic --noinput -v0 >&2 || die "manage.py collectstatic failed"
+    if [[ -n "$static" ]]; then
+        wait "$static" || die "manage.py collectstatic failed"
     fi
 }
 
@@ -405,12 +440,23 @@ $(tail -n 30 "$LOGS/varnish.log")"
     log "Varnish on $HOST:$PROXY_PORT (pid $(pid_in "$PIDS/varnish.pid")), admin on $HOST:$VARNISH_ADMIN_PORT"
 }
 
-# Once the app servers answer, Varnish's probes must find them healthy (a probe every second).
+# Once the app servers answer, Varnish's probes (one a second) must find both healthy.
+healthy_backends() {
+    varnishadm -n "$VARNISH_DIR" backend.list 2>/dev/null |
+        awk '$1 ~ /\.app[0-9]+$/ && $4 == "healthy" {n++} END {print n + 0}'
+}
+
 wait_proxy() {
-    wait_ready "http://$HOST:$PROXY_PORT/healthz/live" 30 varnish ||
-        die "the proxy does not reach the app servers after 30 s:
+    local deadline=$((SECONDS + 30))
+    while ((SECONDS < deadline)); do
+        if [[ "$(healthy_backends)" == "${#APP_PORTS[@]}" ]]; then
+            log "the proxy finds both app servers healthy"
+            return
+        fi
+        sleep 0.5
+    done
+    die "Varnish does not find both app servers healthy after 30 s:
 $(varnishadm -n "$VARNISH_DIR" backend.list 2>&1)"
-    log "the proxy reaches both app servers: $(varnishadm -n "$VARNISH_DIR" backend.list | awk 'NR > 1 {printf "%s %s; ", $1, $3}')"
 }
 
 # --- Task workers -----------------------------------------------------------------------------
@@ -513,6 +559,7 @@ main() {
     # One start or stop at a time.
     exec 9>"$VAR/.lock"
     flock -w 600 9 || die "another make cluster / cluster-stop holds $VAR/.lock"
+    check_ports
     install_missing
     start_services
     ensure_database
@@ -527,6 +574,7 @@ main() {
     start_apps
     wait_proxy
     start_workers
+    retire_pgbouncer
     write_urls
     print_summary
 }
