@@ -95,10 +95,13 @@ start_services() {
     settings=$("$ROOT/scripts/services.sh" postgres redis 9>&-) || die "scripts/services.sh could not start PostgreSQL and Redis"
     PRIMARY_URL=$(sed -n 's/^DATABASE_URL=//p' <<<"$settings")
     PRIMARY_URL="${PRIMARY_URL%/*}/$DATABASE"
-    # What the cluster started, it stops; what was running before it, stop.sh leaves running.
+    # What the cluster started, it stops; what was running before it, stop.sh leaves running. A
+    # record of an earlier start whose process has gone (someone restarted it since) is dropped.
+    local data
+    data=$(pg_lsclusters -h | awk -v v="$PG_VERSION" '$1 == v && $2 == "main" {print $6}')
+    [[ -n "$(running_pid primary "$data")" ]] || rm -f "$PIDS/primary.pid"
+    [[ -n "$(running_pid redis redis-server)" ]] || rm -f "$PIDS/redis.pid"
     if [[ "$had_postgres" == 0 ]]; then
-        local data
-        data=$(pg_lsclusters -h | awk -v v="$PG_VERSION" '$1 == v && $2 == "main" {print $6}')
         pid_in "$data/postmaster.pid" >"$PIDS/primary.pid"
         log "started the machine's PostgreSQL (pid $(cat "$PIDS/primary.pid")): make cluster-stop stops it"
     fi
