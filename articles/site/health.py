@@ -7,7 +7,8 @@ answers (Redis: PING, asked past the circuit breaker; local memory: stores and r
 It names each dependency with "ok" or "down" and the kind of error, and answers 503 when any is
 down (the details go to the log, not to whoever asks). The site itself keeps serving while the cache
 is down (it fails open) and serves cached pages while the database is down: a 503 here tells the
-load balancer and the operator, not the readers.
+load balancer and the operator, not the readers. A read replica, when configured, gets a line too
+but never makes the server unready: without it, reads go to the primary (newsapp.replicas).
 
 Neither is ever cached (by the page cache or by anything in between), and plain-HTTP probes are not
 redirected to HTTPS (settings.SECURE_REDIRECT_EXEMPT). Probes must still use a host name listed in
@@ -22,6 +23,9 @@ from django.db import connection
 from django.http import HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+
+from newsapp.replicas import replica_configured
+from newsapp.replicas.health import health
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +66,18 @@ def _check_cache() -> None:
         cache.delete(key)
 
 
+def _replica_line() -> str:
+    """The read replica's state (checked if due). Never makes the server unready: without the
+    replica, reads go to the primary."""
+    state = health.current()
+    if not state.up:
+        return f"replica: down ({state.error}; reading from the primary)"
+    if not state.usable():
+        lag = "unknown" if state.lag_seconds is None else f"{state.lag_seconds:.1f} s"
+        return f"replica: behind (lag {lag}; reading from the primary)"
+    return f"replica: ok (lag {state.lag_seconds:.1f} s)"
+
+
 @never_cache
 @require_safe
 def ready(request):
@@ -77,5 +93,7 @@ def ready(request):
             down = True
         else:
             lines.append(f"{name}: ok")
+    if replica_configured():
+        lines.append(_replica_line())
     body = ("not ready\n" if down else "ready\n") + "\n".join(lines) + "\n"
     return _text(body.encode(), status=503 if down else 200)

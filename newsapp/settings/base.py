@@ -58,6 +58,7 @@ MIDDLEWARE = [
     # Before sessions and auth: a cached page is served without touching either (the security
     # headers above still wrap it).
     "articles.site.cache.pagecache.AnonymousPageCacheMiddleware",
+    "newsapp.replicas.ReplicaMiddleware",  # a reader's page miss may read the replica (off without one)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

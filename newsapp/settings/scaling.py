@@ -39,12 +39,16 @@ if NEWSAPP_REPLICA_MAX_LAG <= 0 or NEWSAPP_REPLICA_PIN_SECONDS < 1 or NEWSAPP_RE
     )
 if DATABASE_REPLICA_URL:
     DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
-    if DATABASES["replica"]["ENGINE"] != DATABASES["default"]["ENGINE"] or "postgresql" not in (
-        DATABASES["default"]["ENGINE"]
+    if (
+        DATABASES["replica"]["ENGINE"] != DATABASES["default"]["ENGINE"]
+        or "postgresql" not in (DATABASES["default"]["ENGINE"])
     ):
         raise ImproperlyConfigured("DATABASE_REPLICA_URL needs PostgreSQL, as DATABASE_URL does.")
     for _option in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS"):
         DATABASES["replica"][_option] = DATABASES["default"][_option]
+    # A dead replica host costs a reader's request at most this long before it is read from the
+    # primary (libpq's least is 2 s; ?connect_timeout=N in the URL wins).
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
     # Tests run against the primary's test database through this alias (Django's MIRROR).
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["newsapp.replicas.ReplicaRouter"]

@@ -27,6 +27,8 @@ from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from newsapp.replicas.lsn import record_content_lsn
+
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "content:version"
@@ -108,12 +110,14 @@ def content_version(counter=None) -> str:
     return f"{_counter(counter)}-{stored.current()}"
 
 
-def bump_cache_counter() -> None:
-    """Invalidate every cached page on every server sharing the cache."""
+def bump_cache_counter() -> int:
+    """Invalidate every cached page on every server sharing the cache; the counter's new value."""
     try:
-        cache.incr(VERSION_KEY)
+        return cache.incr(VERSION_KEY)
     except ValueError:  # not set yet, evicted, or the cache is away (then this is a no-op too)
-        cache.set(VERSION_KEY, int(time.time() * 1000), timeout=None)
+        counter = int(time.time() * 1000)
+        cache.set(VERSION_KEY, counter, timeout=None)
+        return counter
 
 
 def _forced():
@@ -148,5 +152,8 @@ def bump_content_version() -> None:
     the database's version. It costs a save at most one cache timeout (0.25 s) during an outage.
     """
     with _forced():
-        bump_cache_counter()
+        counter = bump_cache_counter()
     bump_stored_version()
+    # A read replica may serve this version once it has replayed the primary's position now.
+    with _forced():
+        record_content_lsn(counter, stored_version=stored.value)

@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db import connections
+from django.db import connections, router
 from django.db.models import Value
 from django.utils import timezone
 
@@ -64,6 +64,7 @@ class CompiledQuery:
     runs it with the current time in place of NOW_MARK."""
 
     def __init__(self, querysets):
+        self.model = querysets[0].model
         self.using = querysets[0].db
         connection = connections[self.using]
         compiled = [qs.query.get_compiler(using=self.using).as_sql() for qs in querysets]
@@ -78,7 +79,9 @@ class CompiledQuery:
             raise ValueError("Every query must filter on the publish time.")
 
     def rows(self, now: datetime) -> list[tuple]:
-        connection = connections[self.using]
+        # Run where this read is routed now (a reader's request may read a replica, newsapp.replicas),
+        # not where the statement was first compiled: the same SQL for both, one engine.
+        connection = connections[router.db_for_read(self.model)]
         params = list(self.params)
         value = connection.ops.adapt_datetimefield_value(now)
         for slot in self.now_slots:
@@ -109,7 +112,9 @@ def _query(spec: tuple, using: str = "default") -> CompiledQuery:
     key = (using, connections[using].vendor, spec)
     found = _compiled.get(key)
     if found is None:
-        found = CompiledQuery([_list_query(tag, limit, **dict(options)) for tag, limit, options in spec])
+        found = CompiledQuery(
+            [_list_query(tag, limit, **dict(options)).using(using) for tag, limit, options in spec]
+        )
         with _compiled_lock:
             if len(_compiled) > 64:  # the sections changed many times: start afresh
                 _compiled.clear()
