@@ -31,7 +31,8 @@ def test_health_checks_only_answer_get_and_head(rf):
     assert health.live(rf.head("/healthz/live")).status_code == 200
 
 
-def test_ready_when_database_and_cache_answer(rf):
+def test_ready_when_database_and_cache_answer(rf, settings):
+    settings.DATABASE_ROUTERS = []  # no read replica, even when one is configured (tests/replicas)
     response = health.ready(rf.get("/healthz/ready"))
     assert response.status_code == 200
     assert response.content == b"ready\ndatabase: ok\ncache: ok\n"
