@@ -1,61 +1,28 @@
 """Every API endpoint runs a fixed number of queries at 100 and at 30,000 stories; the downloads read
-a chunk at a time in bounded memory; on PostgreSQL every query uses an index (EXPLAIN)."""
+a chunk at a time in bounded memory; on PostgreSQL every query uses an index (EXPLAIN). The 30,000
+stories are tests/scale/test_ten_years.py's, with the same checks."""
 
-import random
 import tracemalloc
-from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from api.datasets import CHUNK
-from articles.models import Article, ArticleSource, BiasRating, Category
-from tests.factories import SourceFactory
+from tests.scale.archive import EVERY_THREE_HOURS, Archive, build_archive
 
 pytestmark = pytest.mark.django_db
 
 
-def build_archive(n: int) -> dict:
-    """n stories (one in 50 a draft), two sources each, half with a balance (bulk_create: seconds)."""
-    rng = random.Random(7)
-    sections = list(Category.objects.all())
-    outlets = [SourceFactory(bias=lean) for lean in ["left", "center", "right", "lean_left"] * 3]
-    now = timezone.now()
-    stories = Article.objects.bulk_create(
-        Article(
-            title=f"Archive story {i}", slug=f"archive-story-{i}", category=sections[i % len(sections)],
-            summary="Text.", summary_html="<p>Text.</p>",
-            status=Article.Status.PUBLISHED if i % 50 else Article.Status.DRAFT,
-            published_at=now - timedelta(hours=3 * i + 1),
-        )
-        for i in range(n)
-    )  # fmt: skip
-    ArticleSource.objects.bulk_create(
-        ArticleSource(article=story, source=outlet, url=f"https://x.example/{story.pk}/{k}", position=k)
-        for story in stories
-        for k, outlet in enumerate(rng.sample(outlets, 2))
-    )
-    BiasRating.objects.bulk_create(
-        BiasRating(article=s, left=30, center=40, right=30, outlets_left=3, outlets_center=4, outlets_right=3)
-        for s in stories[::2]
-    )
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-    return {"story": stories[1], "outlet": outlets[0], "deep": stories[n - 20], "n": n}
-
-
-@pytest.fixture(params=[100, 30_000], ids=["100-stories", "30000-stories"])
-def archive(request, settings):
+@pytest.fixture
+def api_settings(settings):
     settings.NEWSAPP_PAGE_CACHE_SECONDS = 0  # every query of an answer made from scratch
     settings.NEWSAPP_API_RATE = "10000/min"
-    return build_archive(request.param)
+    return settings
 
 
-def api_urls(archive, client) -> dict[str, str]:
-    story, outlet = archive["story"], archive["outlet"]
+def api_urls(archive: Archive, client) -> dict[str, str]:
+    story, outlet = archive.story(1), archive.outlet(0)
     second_page = client.get("/api/v1/stories/?page_size=20").json()["next"]
     return {
         "stories": "/api/v1/stories/",
@@ -89,14 +56,14 @@ QUERIES = {
 }
 
 
-def test_queries_per_endpoint_are_fixed_and_downloads_read_a_chunk_at_a_time(client, archive):
-    """(One test per archive size: building 30,000 stories is most of its time.)"""
+def check_endpoints(client, archive: Archive) -> None:
+    """Each endpoint's QUERIES; each download's queries a few per chunk, and stories.json's memory."""
     for name, url in api_urls(archive, client).items():
         with CaptureQueriesContext(connection) as captured:
             response = client.get(url)
         assert response.status_code == 200, (name, response.content[:300])
         assert len(captured) == QUERIES[name], (name, [q["sql"][:200] for q in captured])
-    chunks = -(-archive["n"] // CHUNK)
+    chunks = -(-archive.size // CHUNK)
     for name in ["stories.csv", "stories.json", "outlets.csv", "outlets.json"]:
         traced = name == "stories.json"  # tracing every allocation is slow: the largest file alone
         with CaptureQueriesContext(connection) as captured:
@@ -113,28 +80,5 @@ def test_queries_per_endpoint_are_fixed_and_downloads_read_a_chunk_at_a_time(cli
         assert len(captured) <= 1 + 2 * chunks, name
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_every_api_query_uses_an_index(client, settings):
-    from tests.site.test_query_plans import MAX_ROWS_READ, explain, rows_read, seq_scans
-
-    settings.NEWSAPP_PAGE_CACHE_SECONDS = 0
-    settings.NEWSAPP_API_RATE = "10000/min"
-    archive = build_archive(30_000)
-    with connection.cursor() as cursor:
-        # As autovacuum leaves a live table: statistics, and the visibility map that lets the blindspots'
-        # tallies read the ratings from their index alone (VACUUM needs autocommit: a committing test).
-        cursor.execute("VACUUM ANALYZE")
-    problems = []
-    for name, url in api_urls(archive, client).items():
-        with CaptureQueriesContext(connection) as captured:
-            assert client.get(url).status_code == 200, name
-        for query in captured.captured_queries:
-            sql = query["sql"]
-            if not sql.lstrip().upper().startswith("SELECT"):
-                continue
-            if scans := seq_scans(explain(sql)[0]["Plan"]):
-                problems.append(f"{name}: sequential scan of {scans} in {sql[:300]}")
-            if (read := rows_read(explain(sql, analyze=True)[0]["Plan"])) > MAX_ROWS_READ:
-                problems.append(f"{name}: reads {read} rows in {sql[:300]}")
-    assert not problems, "\n".join(problems)
+def test_queries_per_endpoint_are_fixed_and_downloads_read_a_chunk_at_a_time(client, api_settings):
+    check_endpoints(client, build_archive(stories=100, spacing=EVERY_THREE_HOURS))

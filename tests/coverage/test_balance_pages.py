@@ -1,21 +1,19 @@
 """/balance/ and the section pages' balance: the numbers worked by hand in test_balance.py, the chart
-and its table saying the same, empty sites said so, fixed query counts and indexes used."""
+and its table saying the same, empty sites said so, fixed query counts (at 30,000 stories, and every
+query on an index on PostgreSQL, in tests/scale/)."""
 
 import re
-from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
-from django.db import connection
 from django.template import Context, Template
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from freezegun import freeze_time
 
-from articles.models import Article, ArticleSource, Category
-from tests.coverage.balance_data import NOW, bulk_archive
+from tests.coverage.balance_data import NOW
 from tests.coverage.newsroom import story, utc
 from tests.factories import ArticleSourceFactory, SourceFactory
+from tests.scale.archive import EVERY_TWO_MINUTES, build_archive
 
 pytestmark = pytest.mark.django_db
 
@@ -230,51 +228,19 @@ def test_section_balance_is_kept_per_content_version(client, settings):
 BALANCE_QUERIES = 4
 
 
-@pytest.mark.parametrize("n", [100, 30_000], ids=["100-stories", "30000-stories"])
-def test_page_queries_do_not_grow_with_the_archive(client, settings, n, django_assert_num_queries):
-    settings.NEWSAPP_PAGE_CACHE_SECONDS = 0
-    settings.NEWSAPP_FRAGMENT_CACHE = False
-    bulk_archive(n, spacing=timedelta(minutes=2))
-    with django_assert_num_queries(BALANCE_QUERIES):
+def check_balance_page_queries(client, assert_num_queries) -> None:
+    """/balance/ in BALANCE_QUERIES with every bar drawn, the section page in its own and its balance."""
+    with assert_num_queries(BALANCE_QUERIES):
         html = client.get(BALANCE).content.decode()
     assert len(figure(html).bars) == 12 and "empty" not in figure(html).bars
     # The section page: its own four (tests/site/test_query_counts.py) and its balance.
-    with django_assert_num_queries(5):
+    with assert_num_queries(5):
         assert client.get(section_url("world")).status_code == 200
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_every_balance_query_uses_an_index(client, settings):
-    from tests.site.test_query_plans import MAX_ROWS_READ, explain, rows_read, seq_scans
-
+def test_page_queries_do_not_grow_with_the_archive(client, settings, django_assert_num_queries):
+    """100 stories two minutes apart here, 30,000 in tests/scale/test_busy_month.py."""
     settings.NEWSAPP_PAGE_CACHE_SECONDS = 0
     settings.NEWSAPP_FRAGMENT_CACHE = False
-    bulk_archive(30_000, spacing=timedelta(hours=3))  # ten years: a window holds 1 in 120 stories
-    with connection.cursor() as cursor:
-        # As autovacuum leaves a live table: statistics, and the visibility map that lets the tallies
-        # read the voices from coverage_biasrating_voices_idx alone (VACUUM needs autocommit).
-        cursor.execute("VACUUM ANALYZE")
-    source = ArticleSource.objects.first().source
-    pages = {"balance": BALANCE, "section": section_url("world")}
-    problems = []
-    for name, url in pages.items():
-        with CaptureQueriesContext(connection) as captured:
-            assert client.get(url).status_code == 200, name
-        for query in captured.captured_queries:
-            sql = query["sql"]
-            if not sql.lstrip().upper().startswith("SELECT"):
-                continue
-            if scans := seq_scans(explain(sql)[0]["Plan"]):
-                problems.append(f"{name}: sequential scan of {scans} in {sql[:300]}")
-            if (read := rows_read(explain(sql, analyze=True)[0]["Plan"])) > MAX_ROWS_READ:
-                problems.append(f"{name}: reads {read} rows in {sql[:300]}")
-    with CaptureQueriesContext(connection) as captured:
-        Template("{% load coverage_tags %}{% outlet_section_shares source %}").render(
-            Context({"source": source})
-        )
-    (sql,) = [q["sql"] for q in captured.captured_queries]
-    if scans := seq_scans(explain(sql)[0]["Plan"]):
-        problems.append(f"outlet shares: sequential scan of {scans}")
-    assert not problems, "\n".join(problems)
-    assert Article.objects.count() == 30_000 and Category.objects.count() >= 5
+    build_archive(stories=100, spacing=EVERY_TWO_MINUTES)
+    check_balance_page_queries(client, django_assert_num_queries)

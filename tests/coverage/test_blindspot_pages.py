@@ -1,19 +1,17 @@
 """/blindspot/ and its feeds: both sides' lists with their numbers, never a hidden story, a fixed
-number of queries at 100 and 30,000 stories, and (on PostgreSQL) every query on an index."""
+number of queries at 100 and (tests/scale/test_ten_years.py) 30,000 stories, and there, on PostgreSQL,
+every query on an index."""
 
-import json
 from datetime import timedelta
 
 import feedparser
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from articles.models import Article, BiasRating, Category
 from coverage.blindspots import current_blindspots
 from tests.coverage.newsroom import story
+from tests.scale.archive import EVERY_THREE_HOURS, build_archive
 
 pytestmark = pytest.mark.django_db
 
@@ -145,40 +143,6 @@ def test_the_page_cache_keeps_the_page(client, newsroom, settings, django_assert
             assert client.get(reverse(name))["X-Page-Cache"] == "hit"
 
 
-def archive(rows: int) -> dict:
-    """`rows` published stories three hours apart across the sections (a few drafts), the recent
-    ones in pairs: one the left barely covers, one the right, over a baseline of a third each."""
-    sections = list(Category.objects.all())
-    now = timezone.now()
-    stories = Article.objects.bulk_create(
-        Article(
-            title=f"Archive story {i}",
-            slug=f"archive-story-{i}",
-            category=sections[i % len(sections)],
-            summary="Text.",
-            summary_html="<p>Text.</p>",
-            status=Article.Status.PUBLISHED if i % 50 else Article.Status.DRAFT,
-            published_at=now - timedelta(hours=3 * i + 1),
-        )
-        for i in range(rows)
-    )
-    recent = now - timedelta(days=6)
-    ratings = []
-    for i, article in enumerate(stories):
-        if article.published_at < recent or i % 3 == 0:
-            sides = (2, 2, 2)
-        else:
-            sides = (0, 5, 4) if i % 3 == 1 else (4, 5, 0)
-        ratings.append(
-            BiasRating(
-                article=article, left=34, center=33, right=33, method=BiasRating.Method.SOURCES,
-                outlets_left=sides[0], outlets_center=sides[1], outlets_right=sides[2],
-            )
-        )  # fmt: skip
-    BiasRating.objects.bulk_create(ratings)
-    return {"now": now}
-
-
 QUERIES = {
     # 1 the navigation's sections  2 the recent stories with enough outlets  3 their daily tallies
     "coverage:blindspot": 3,
@@ -187,68 +151,20 @@ QUERIES = {
 }
 
 
-@pytest.mark.parametrize("rows", [100, 30_000])
-def test_queries_are_fixed_whatever_the_archive(client, settings, django_assert_num_queries, rows):
-    settings.NEWSAPP_PAGE_CACHE_SECONDS = 0
-    settings.NEWSAPP_FRAGMENT_CACHE = False
-    archive(rows)
+def check_blindspot_queries(client, assert_num_queries) -> None:
+    """The blindspots (both sides found) in 2 queries, each page in its QUERIES."""
     found = current_blindspots()
     assert found["left"] and found["right"]  # the lists are not empty: their loops run
-    with django_assert_num_queries(2):
+    with assert_num_queries(2):
         current_blindspots()
     for name, expected in QUERIES.items():
-        with django_assert_num_queries(expected):
+        with assert_num_queries(expected):
             assert client.get(reverse(name)).status_code == 200
 
 
-BIG_TABLES = {"articles_article", "articles_biasrating"}
-MAX_ROWS_READ = 4_000  # the window's stories (about 300 here), never the archive's 30,000
-
-
-def plan(sql, analyze=False) -> dict:
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN ({'ANALYZE, ' if analyze else ''}FORMAT JSON) {sql}")
-        row = cursor.fetchone()[0]
-    return (row if isinstance(row, list) else json.loads(row))[0]["Plan"]
-
-
-def seq_scans(node) -> list[str]:
-    found = [node["Relation Name"]] if node.get("Node Type") == "Seq Scan" else []
-    found = [name for name in found if name in BIG_TABLES]
-    return found + [name for child in node.get("Plans", []) for name in seq_scans(child)]
-
-
-def rows_read(node) -> int:
-    """Rows the plan's scans took from the big tables, those its filters threw away included."""
-    total = 0
-    if node.get("Relation Name") in BIG_TABLES:
-        total = (node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)) * node.get(
-            "Actual Loops", 1
-        )
-    return total + sum(rows_read(child) for child in node.get("Plans", []))
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_every_query_uses_an_index_on_postgresql(client, settings):
+def test_queries_are_fixed_whatever_the_archive(client, settings, django_assert_num_queries):
+    """At 100 stories here, at 30,000 in tests/scale/test_ten_years.py."""
     settings.NEWSAPP_PAGE_CACHE_SECONDS = 0
     settings.NEWSAPP_FRAGMENT_CACHE = False
-    archive(30_000)
-    with connection.cursor() as cursor:
-        # As autovacuum leaves a live table: statistics, and the visibility map that lets the tallies
-        # read the ratings from coverage_biasrating_voices_idx alone. VACUUM needs autocommit, hence
-        # a committing test.
-        cursor.execute("VACUUM ANALYZE")
-    problems = []
-    for name in QUERIES:
-        with CaptureQueriesContext(connection) as captured:
-            assert client.get(reverse(name)).status_code == 200
-        for query in captured.captured_queries:
-            sql = query["sql"]
-            if not sql.lstrip().upper().startswith("SELECT"):
-                continue
-            if scans := seq_scans(plan(sql)):
-                problems.append(f"{name}: sequential scan of {scans} in {sql[:300]}")
-            if (read := rows_read(plan(sql, analyze=True))) > MAX_ROWS_READ:
-                problems.append(f"{name}: reads {read} rows in {sql[:300]}")
-    assert not problems, "\n".join(problems)
+    build_archive(stories=100, spacing=EVERY_THREE_HOURS)
+    check_blindspot_queries(client, django_assert_num_queries)

@@ -8,10 +8,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from articles.models import Article, ArticleSource, Source, SourceRating
+from articles.models import Article, Source, SourceRating
 from articles.site import outlets
 from articles.templatetags.outlets import MAX_YEARS, MIN_WIDTH, Scale, timeline
 from tests.factories import ArticleFactory, ArticleSourceFactory, SourceFactory
+from tests.scale.archive import EVERY_TWO_MINUTES, LEANS, build_archive
 
 pytestmark = pytest.mark.django_db
 
@@ -313,74 +314,40 @@ DIRECTORY_QUERIES = 5
 OUTLET_QUERIES = 6
 
 
-def many_outlets(n_outlets: int, n_stories: int) -> list[Source]:
-    """n_outlets outlets (each with a two-rating history) and n_stories live stories citing two each."""
-    leans = [value for value, _ in Source.Lean.choices]
-    sources = Source.objects.bulk_create(
-        Source(
-            name=f"Outlet {i:05d}",
-            slug=f"bulk-{i}",
-            domain=f"bulk{i}.example",
-            homepage="https://bulk.example/",
-            bias=leans[i % len(leans)],
-            country=["GB", "US", "FR", ""][i % 4],
-        )
-        for i in range(n_outlets)
-    )
-    SourceRating.objects.bulk_create(
-        SourceRating(source=s, lean=lean, effective_from=day, method="Bulk review")
-        for s in sources
-        for lean, day in (("center", date(2015, 1, 1)), ("left", date(2022, 5, 1)))
-    )
-    story = ArticleFactory()  # its section
-    now = timezone.now()
-    stories = Article.objects.bulk_create(
-        Article(
-            title=f"Bulk story {i}",
-            slug=f"bulk-story-{i}",
-            category_id=story.category_id,
-            summary="Text.",
-            summary_html="<p>Text.</p>",
-            status=Article.Status.PUBLISHED,
-            published_at=now - timedelta(hours=i % 2000, minutes=1),  # about 83 days
-        )
-        for i in range(n_stories)
-    )
-    ArticleSource.objects.bulk_create(
-        ArticleSource(article=a, source=sources[(i + k * 7) % n_outlets], url=f"https://b.example/{a.pk}/{k}")
-        for i, a in enumerate(stories)
-        for k in range(2)
-    )
-    return sources
-
-
-@pytest.mark.parametrize(("n_outlets", "n_stories"), [(60, 100), (2_000, 30_000)], ids=["small", "large"])
-def test_queries_per_page_do_not_grow_with_outlets_or_stories(
-    client, django_assert_num_queries, settings, n_outlets, n_stories
-):
-    settings.NEWSAPP_FRAGMENT_CACHE = False  # every query of a render from scratch
-    sources = many_outlets(n_outlets, n_stories)
+def check_directory_queries(client, assert_num_queries, *, n_outlets: int, first: Source) -> None:
+    """The directory's pages (all, a lean, the second) in their fixed queries with every outlet's two
+    ratings drawn, and `first`'s page in its own; `n_outlets` outlets (tests.scale.archive), no other."""
     per_page = outlets.PER_PAGE
     for url, expected, shown in [
         (DIRECTORY, DIRECTORY_QUERIES, min(per_page, n_outlets)),
-        (f"{DIRECTORY}?lean=left", DIRECTORY_QUERIES, min(per_page, n_outlets // 6)),  # a count of its own
+        # A count of its own; the archive's outlets take the leans in turn.
+        (f"{DIRECTORY}?lean=left", DIRECTORY_QUERIES, min(per_page, n_outlets // len(LEANS))),
         (f"{DIRECTORY}?page=2", DIRECTORY_QUERIES - 1, min(per_page, n_outlets - per_page)),  # count kept
     ]:
-        with django_assert_num_queries(expected):
+        with assert_num_queries(expected):
             response = client.get(url)
         assert response.status_code == 200
         html = response.content.decode()
         assert html.count('class="outlet"') == shown
         assert html.count('class="lean-fill-') == 2 * shown  # every outlet's two ratings drawn
-    with django_assert_num_queries(OUTLET_QUERIES):
-        assert client.get(sources[0].get_absolute_url()).status_code == 200
+    with assert_num_queries(OUTLET_QUERIES):
+        assert client.get(first.get_absolute_url()).status_code == 200
+
+
+def test_queries_per_page_do_not_grow_with_outlets_or_stories(client, django_assert_num_queries, settings):
+    """60 outlets and 100 stories here, 2,000 and 30,000 in tests/scale/test_busy_month.py."""
+    settings.NEWSAPP_FRAGMENT_CACHE = False  # every query of a render from scratch
+    archive = build_archive(stories=100, spacing=EVERY_TWO_MINUTES, outlets=60)
+    check_directory_queries(client, django_assert_num_queries, n_outlets=60, first=archive.outlet(0))
 
 
 def test_recent_counts_at_scale_match_a_count_story_by_story():
-    sources = many_outlets(60, 3_000)
+    # An hour apart: 720 of the 3,000 stories in the last 30 days.
+    archive = build_archive(stories=3_000, spacing=timedelta(hours=1), outlets=60)
+    sources = [archive.outlet(i) for i in range(10)]
     since = outlets.recent_since(timezone.now())
-    counts = outlets.recent_story_counts([s.pk for s in sources[:10]])
-    for source in sources[:10]:
+    counts = outlets.recent_story_counts([s.pk for s in sources])
+    for source in sources:
         recent = Article.objects.published().filter(published_at__gt=since)
         expected = recent.filter(article_sources__source=source).distinct()
         assert counts.get(source.pk, 0) == expected.count() > 0
