@@ -58,3 +58,11 @@ if DATABASE_REPLICA_URL:
 # with s3://BUCKET?endpoint_url=...&region_name=...&custom_domain=... (django-storages, the S3 API;
 # credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY as boto3 reads them).
 NEWSAPP_MEDIA_STORAGE = env.str("NEWSAPP_MEDIA_STORAGE", default="")
+if NEWSAPP_MEDIA_STORAGE:
+    from newsapp.media_storage import media_bucket
+    from newsapp.settings.base import SECURE_CSP, STORAGES
+
+    _bucket = media_bucket(NEWSAPP_MEDIA_STORAGE)
+    STORAGES = {**STORAGES, "default": _bucket.storage}
+    # Pictures load from the bucket's address (or its custom_domain): the policy lets them.
+    SECURE_CSP = {**SECURE_CSP, "img-src": [*SECURE_CSP["img-src"], *_bucket.origins]}
