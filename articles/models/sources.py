@@ -10,6 +10,7 @@ from django.utils import timezone
 from django_countries.fields import CountryField
 
 from articles import images
+from articles.models.image_field import SizedImageField
 
 http_url = URLValidator(
     schemes=["http", "https"], message="Enter a web address that starts with http:// or https://."
@@ -49,7 +50,7 @@ class Source(models.Model):
         help_text="The outlet's web domain, e.g. bbc.co.uk. Imports match outlets by this.",
     )
     homepage = models.URLField(max_length=500, validators=[http_url])
-    logo = models.ImageField(
+    logo = SizedImageField(
         upload_to=source_logo_path,
         blank=True,
         width_field="logo_width",

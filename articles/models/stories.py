@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from articles import images
+from articles.models.image_field import SizedImageField
 from articles.models.sections import Category
 from articles.models.sources import Source, http_url, unguessable_path
 from articles.text import plain_excerpt, render_markdown
@@ -72,7 +73,7 @@ class Article(models.Model):
     )
     summary_html = models.TextField(editable=False, blank=True)
     excerpt = models.CharField(max_length=300, editable=False, blank=True)
-    image = models.ImageField(
+    image = SizedImageField(
         "lead image",
         upload_to=article_image_path,
         blank=True,

@@ -117,9 +117,15 @@ class LatestStoriesFeed(Feed):
     def _lead(self, item):
         return item.rendition("960") or item.rendition("480") or item.rendition("1440")
 
+    @staticmethod
+    def _picture_url(item, name):
+        # Local media is linked from this site; a bucket's links are absolute already.
+        url = default_storage.url(name)
+        return url if url.startswith(("http://", "https://")) else f"{item.feed_base_url}{url}"
+
     def item_enclosure_url(self, item):
         lead = self._lead(item)
-        return f"{item.feed_base_url}{default_storage.url(lead['jpg'])}" if lead else None
+        return self._picture_url(item, lead["jpg"]) if lead else None
 
     def item_enclosure_length(self, item):
         lead = self._lead(item)
@@ -133,7 +139,7 @@ class LatestStoriesFeed(Feed):
             return {}
         return {
             "media": {
-                "url": f"{item.feed_base_url}{default_storage.url(lead['jpg'])}",
+                "url": self._picture_url(item, lead["jpg"]),
                 "type": "image/jpeg",
                 "medium": "image",
                 "width": str(lead["w"]),

@@ -123,6 +123,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, dest: Path, no_media: bool, pg_dump: str, verbosity: int, **options):
+        if settings.NEWSAPP_MEDIA_STORAGE and not no_media:
+            # MEDIA_ROOT holds none of them: archiving it would be a backup that looks whole and is not.
+            raise CommandError(
+                "The uploads are in the media bucket (NEWSAPP_MEDIA_STORAGE), not under MEDIA_ROOT: keep "
+                "them with the bucket's own versioning or replication (docs/scaling.md), and back up the "
+                "database with --no-media."
+            )
         dest = dest.resolve()
         if dest.exists():
             raise CommandError(f"{dest} exists already: name a new folder (e.g. one per date and time).")
