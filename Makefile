@@ -84,7 +84,7 @@ test-postgres: $(STAMP) .env ## Start PostgreSQL and Redis, run the suite agains
 # `manage.py rqworker --with-scheduler` in a process of its own; on PostgreSQL, which that process
 # can open. No Redis, no worker or no such test fails the run (pytest's exit 5 included).
 test-tasks-rq: $(STAMP) .env ## Run the background-task tests on RQ (Redis) with a real rqworker (starts PostgreSQL and Redis)
-	@$(BIN)/python -c 'import django_tasks_rq' 2>/dev/null || $(BIN)/python -m pip install -e '.[rq]' --group dev
+	@$(BIN)/python -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("django_tasks_rq") is None)' 2>/dev/null || $(BIN)/python -m pip install -e '.[rq]' --group dev
 	@settings=$$(scripts/services.sh postgres redis); \
 	echo "Testing the tasks on RQ with:" $$settings; \
 	env $$settings NEWSAPP_TASKS_BACKEND=rq $(PYTEST) -m tasks_backend -p no:randomly -n 0 $(PYTEST_ARGS)
