@@ -70,12 +70,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
     parser.add_argument("--nginx-workers", type=int, default=2, help="nginx worker processes (2)")
+    parser.add_argument(
+        "--clients", type=int, default=3, help="client processes while purging under load (3)"
+    )
     parser.add_argument("--rounds", type=int, default=10, help="publishes (and unpublishes) timed (10)")
     parser.add_argument("--saves", type=int, default=2000, help="story saves in the write burst (2000)")
+    parser.add_argument("--imported", type=int, default=20000, help="drafts imported after them (20000)")
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="a smoke run: 2 s per run, no warm-up, 3 rounds, 300 saves, docs/performance.md left alone",
+        help="a smoke run: 2 s per run, no warm-up, 3 rounds, 300 saves, 2000 imported, docs left alone",
     )
     parser.add_argument("--no-docs", action="store_true", help="do not write docs/performance.md")
     parser.add_argument("--allow-errors", action="store_true", help="exit 0 even if some requests failed")
@@ -84,9 +88,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     if args.quick:
-        args.duration, args.warmup, args.rounds, args.saves, args.no_docs = 2, 0, 3, 300, True
-    if args.duration < 1 or args.warmup < 0 or args.rounds < 1 or args.saves < 1:
-        parser.error("--duration, --rounds and --saves at least 1, --warmup 0 or more")
+        args.duration, args.warmup, args.rounds, args.saves, args.imported = 2, 0, 3, 300, 2000
+        args.no_docs = True
+    if min(args.duration, args.rounds, args.saves, args.imported, args.clients) < 1 or args.warmup < 0:
+        parser.error("--duration, --rounds, --saves, --imported and --clients at least 1, --warmup 0 or more")
     return args
 
 
@@ -101,21 +106,24 @@ def benchmark(args, report: dict) -> None:
     state = json.loads(run([PYTHON, str(WRITER), "state"], env=cluster.process_env()).stdout.splitlines()[-1])
     pages = {"home": state["home"], "section": state["section"], "article": state["article"]}
     report["pages"] = pages
+    serving = cluster.processes()
     log(f"pages side by side: Varnish, nginx proxy_cache, app A, apps A+B, nginx from disk: {pages}")
     report["side"] = pages_side_by_side(cluster, pages, args, var=VAR)
+    cluster.check_unchanged(serving, "the pages' runs")
     log("the cost of a purge: round trips")
     purge = {"round_trips": round_trips(cluster, state, count=30)}
-    log(
-        f"the cost of a purge: {args.rounds} publishes and unpublishes through the ORM, timed from the commit"
-    )
-    purge["publish"] = summarize_rounds(publish_rounds(cluster, rounds=args.rounds, var=VAR))
+    log(f"the cost of a purge: {args.rounds} publishes and unpublishes through the ORM, timed from commits")
+    purge["rounds"] = publish_rounds(cluster, rounds=args.rounds, var=VAR)
+    purge["publish"] = summarize_rounds(purge["rounds"])
     log("the cost of a purge: `site` and one story purged under load")
     purge["under_load"] = under_load(cluster, state, args, var=VAR)
     report["purge"] = purge
+    cluster.check_unchanged(serving, "the purges")
     log("replica lag under a write burst")
-    report["lag"] = write_burst(cluster, saves=args.saves, var=VAR)
+    report["lag"] = write_burst(cluster, saves=args.saves, imported=args.imported, var=VAR)
     primary, replica = cluster.database_url("primary"), cluster.database_url("replica")
     report["pool"] = pooling(cluster, pages, args, primary=primary, replica=replica, var=VAR)
+    cluster.check_unchanged(serving, "the run")
 
 
 def main(argv: list[str] | None = None) -> int:

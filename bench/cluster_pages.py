@@ -215,6 +215,8 @@ def pages_side_by_side(cluster: Cluster, pages: dict[str, str], args, *, var: Pa
                 hits.setdefault("Varnish", collections.Counter()).update(
                     {"hit": delta["MAIN.cache_hit"], "miss": delta["MAIN.cache_miss"] + passed}
                 )
+            for _ in range(2):  # stored first: waiters on nginx's cache lock are woken every 0.5 s
+                http_get(cache.port, path)
             seen = cache.statuses()
             results["nginx proxy_cache"][page] = measure(
                 "nginx proxy_cache", [cache.port], path, page, args, pids=[nginx_pid], var=var

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
 import time
 import urllib.parse
 from pathlib import Path
@@ -148,4 +149,10 @@ def pooling(cluster: Cluster, pages: dict[str, str], args, *, primary: str, repl
                 results.setdefault(name, {})[page] = measure(
                     name, [instance.port], path, page, args, pids=pids, var=var
                 )
-    return {"server": server.describe(), "results": results}
+    version = subprocess.run(["pgbouncer", "--version"], capture_output=True, text=True, check=False)
+    return {
+        "server": server.describe(),
+        "connections": server.workers * server.threads,
+        "pgbouncer": (version.stdout.splitlines() or ["PgBouncer"])[0],
+        "results": results,
+    }

@@ -1,25 +1,24 @@
 """What a purge costs (bench/cluster.py): a PURGE's round trip to Varnish, the time from a publish's
 commit to its purge answered and to the front page showing it through the proxy, and the dip in
-requests per second (and the misses) when `site` or one story is purged under load."""
+answers per second, the misses and the latency when `site` or one story is purged under load."""
 
 from __future__ import annotations
 
+import array
+import collections
 import http.client
-import itertools
 import json
-import os
+import math
+import multiprocessing
 import statistics
-import threading
 import time
 from pathlib import Path
 
-from bench.cluster_setup import Cluster, varnish_counters
+from bench.cluster_setup import Cluster
 from bench.lib.processes import HOST, PYTHON, ROOT, BenchError, log, run
-from bench.lib.wrk import Result, wrk
 
-MIX_LUA = ROOT / "bench" / "search_mix.lua"  # takes turns over the paths listed in $SEARCH_PATHS
 WRITER = ROOT / "bench" / "cluster_writer.py"
-COUNTERS = ("MAIN.client_req", "MAIN.backend_req", "MAIN.cache_miss")
+STEP = 0.25  # seconds: the answers under load are counted in steps this long
 
 
 def purge(port: int, keys: str) -> tuple[int, float, bytes]:
@@ -92,95 +91,101 @@ def summarize_rounds(rounds: list[dict]) -> dict:
     return summary
 
 
-def rates(samples: list[tuple[float, dict]], name: str) -> list[tuple[float, float]]:
-    """(middle of the interval, per second) of a counter between consecutive samples."""
-    out = []
-    for (t0, c0), (t1, c1) in itertools.pairwise(samples):
-        if t1 > t0 and name in c0 and name in c1:
-            out.append(((t0 + t1) / 2, (c1[name] - c0[name]) / (t1 - t0)))
-    return out
+def client(port: int, paths: list[str], until: float, out) -> None:
+    """Ask for `paths` in turn through the proxy on one keep-alive connection until `until`; put
+    (start, seconds, miss, ok) of every answer on `out` as one array of floats (in a process of its
+    own, started by under_load)."""
+    records = array.array("d")
+    conn, turn = http.client.HTTPConnection(HOST, port, timeout=10), 0
+    while (started := time.monotonic()) < until:
+        turn += 1
+        try:
+            conn.request("GET", paths[turn % len(paths)])
+            response = conn.getresponse()
+            response.read()
+            miss = not response.getheader("X-Cache", "").startswith("HIT")  # MISS or PASS: an app server
+            ok = 200 <= response.status < 300
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            conn = http.client.HTTPConnection(HOST, port, timeout=10)
+            miss, ok = True, False
+        records.extend((started, time.monotonic() - started, float(miss), float(ok)))
+    conn.close()
+    out.put(records.tobytes())
 
 
-def dip(samples: list[tuple[float, dict]], at: float, *, before: float = 3.0, after: float = 2.0) -> dict:
-    """Around a purge sent at `at`: requests a second before it (median), the lowest after it, how
-    long until back to 90 %, and the backend fetches (misses) in the `after` seconds beyond those
-    before it."""
-    served = rates(samples, "MAIN.client_req")
-    fetched = rates(samples, "MAIN.backend_req")
-    base = [rate for t, rate in served if at - before <= t < at]
-    following = [(t, rate) for t, rate in served if at <= t < at + after]
-    if not base or not following:
-        return {}
+def dip(records: list[tuple], at: float, *, before: float = 3.0, after: float = 2.0) -> dict:
+    """Around a purge sent at `at`, from every answer's (start, seconds, miss, ok): answers a second
+    before it (the median of 0.25 s steps) and the fewest in a step after it, how long until back to
+    90 %, the answers that came from an app server (X-Cache not HIT) in the `after` seconds beyond
+    those usual before, and the p99 latency before and in the second after."""
+    steps: collections.Counter = collections.Counter()
+    for start, seconds, _, _ in records:
+        steps[math.floor((start + seconds - at) / STEP)] += 1
+    base = [steps[n] / STEP for n in range(-round(before / STEP), 0)]
+    following = [steps[n] / STEP for n in range(round(after / STEP))]
     baseline = statistics.median(base)
-    lowest = min(rate for _, rate in following)
-    recovered = next((t - at for t, rate in served if t >= at and rate >= 0.9 * baseline), None)
-    base_fetch = statistics.median([r for t, r in fetched if at - before <= t < at] or [0.0])
-    spent = [(t, r) for t, r in fetched if at <= t < at + after]
-    step = (after / len(spent)) if spent else 0.0
-    extra = sum(max(0.0, r - base_fetch) * step for _, r in spent)
+    if not baseline:
+        return {}
+    lowest = min(following)
+    back = next((n for n, rate in enumerate(following) if rate >= 0.9 * baseline), None)
+    misses = [r for r in records if r[2] and at - before <= r[0] + r[1] < at + after]
+    usual = sum(1 for r in misses if r[0] + r[1] < at) / before
+    fetched = sum(1 for r in misses if r[0] + r[1] >= at)
+    earlier = [r[1] * 1000 for r in records if at - before <= r[0] < at]
+    later = [r[1] * 1000 for r in records if at <= r[0] < at + 1]
     return {
         "baseline_rps": baseline,
         "lowest_rps": lowest,
-        "dip": 1 - lowest / baseline if baseline else None,
-        "recovered_s": recovered,
-        "extra_fetches": extra,
+        "dip": 1 - lowest / baseline,
+        "recovered_s": None if back is None else (back + 1) * STEP,
+        "extra_fetches": max(0.0, fetched - usual * after),
+        "p99_before_ms": percentile(earlier, 0.99) if earlier else None,
+        "p99_after_ms": percentile(later, 0.99) if later else None,
+        "errors": sum(1 for r in records if not r[3] and at - before <= r[0] < at + after),
     }
 
 
 def under_load(cluster: Cluster, state: dict, args, *, var: Path) -> dict:
-    """wrk over a mix of pages through the proxy; `site` purged a third of the way in, one story
-    two thirds in; Varnish's counters read every 0.25 s meanwhile."""
-    if varnish_counters(*COUNTERS) is None:
-        return {"error": "varnishstat cannot read the cluster's Varnish: no counters"}
+    """Client processes ask for a mix of pages through the proxy, every answer noted; `site` is purged
+    a third of the way in, one story two thirds in. (Not wrk: it tells no time of any answer, and
+    Varnish adds a keep-alive session's requests to its counters only when the session ends.)"""
     paths = [state["home"], state["section"], *state["articles"][:6], "/feed/"]
-    listed = var / "purge-paths.txt"
-    listed.write_text("\n".join(paths) + "\n")
-    os.environ["SEARCH_PATHS"] = str(listed)  # read by search_mix.lua in the wrk process
     seconds = max(9, args.duration * 3)
-    samples: list[tuple[float, dict]] = []
-    outcome: dict[str, Result | BaseException] = {}
-    stop = threading.Event()
-
-    def sample() -> None:
-        while not stop.is_set():
-            counters = varnish_counters(*COUNTERS)
-            if counters:
-                samples.append((time.monotonic(), counters))
-            stop.wait(0.25)
-
-    def load() -> None:
-        try:
-            outcome["wrk"] = wrk(
-                f"{cluster.urls['proxy'].rstrip('/')}/",
-                seconds,
-                args,
-                var / "logs/wrk-purge.log",
-                lua=MIX_LUA,
-            )
-        except BaseException as exc:  # raised again below
-            outcome["wrk"] = exc
-
     for path in paths:
         cluster_get(cluster.proxy, path)
-    sampler, loader = threading.Thread(target=sample), threading.Thread(target=load)
-    sampler.start()
-    started = time.monotonic()
-    loader.start()
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    until = time.monotonic() + 0.5 + seconds
+    workers = [
+        context.Process(target=client, args=(cluster.proxy, paths[n:] + paths[:n], until, out))
+        for n in range(args.clients)
+    ]
+    for worker in workers:
+        worker.start()
+    started = until - seconds
     sent = {}
     for key, share in (("site", 1 / 3), (f"story-{state['article_id']}", 2 / 3)):
         time.sleep(max(0.0, started + seconds * share - time.monotonic()))
         sent[key] = time.monotonic()
         status, ms, _ = purge(cluster.purge, key)
         log(f"  PURGE {key} under load: {status} in {ms:.1f} ms")
-    loader.join()
-    stop.set()
-    sampler.join()
-    if isinstance(outcome.get("wrk"), BaseException):
-        raise outcome["wrk"]
+    records: list[tuple] = []
+    for _ in workers:
+        flat = array.array("d")
+        flat.frombytes(out.get(timeout=seconds + 60))
+        records += [tuple(flat[i : i + 4]) for i in range(0, len(flat), 4)]
+    for worker in workers:
+        worker.join(timeout=10)
+    measured = [r for r in records if r[0] >= started]
+    latencies = [r[1] * 1000 for r in measured]
     return {
-        "wrk": outcome["wrk"],
+        "clients": args.clients,
         "seconds": seconds,
         "paths": len(paths),
-        "dips": {key: dip(samples, at) for key, at in sent.items()},
-        "samples": len(samples),
+        "rps": len(measured) / seconds,
+        "p50_ms": percentile(latencies, 0.5) if latencies else None,
+        "p99_ms": percentile(latencies, 0.99) if latencies else None,
+        "errors": sum(1 for r in measured if not r[3]),
+        "dips": {key: dip(records, at) for key, at in sent.items()},
     }

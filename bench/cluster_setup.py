@@ -72,6 +72,18 @@ class Cluster:
                 return False
         return True
 
+    def processes(self) -> tuple:
+        """What serves the proxy's and the app servers' ports, and the env file's text: a change means
+        the cluster was restarted or reconfigured meanwhile (by someone else's `make cluster`)."""
+        return (tuple(listener(port) for port in (self.proxy, *self.apps)), ENV.read_text())
+
+    def check_unchanged(self, before: tuple, what: str) -> None:
+        if self.processes() != before:
+            raise BenchError(
+                f"the cluster was restarted or reconfigured during {what} (another `make cluster`?): "
+                "its figures would mix two clusters; run again when it is left alone"
+            )
+
     def database_url(self, kind: str) -> str:
         """The primary's or the replica's own URL (never PgBouncer's), with the credentials of the
         env's DATABASE_URL (urls.json names the servers without them)."""
@@ -215,6 +227,23 @@ def varnish_name() -> list[str]:
             name = option(argv_of(pid), "-n")
             return ["-n", name] if name else []
     return []
+
+
+def varnish_backends() -> dict[str, str] | None:
+    """Health of each of the cluster's Varnish backends ({"app1": "healthy", ...}), from
+    `varnishadm backend.list` on its admin port (-T) with its secret, or None when unreadable."""
+    with contextlib.suppress(BenchError, OSError, subprocess.SubprocessError):
+        pid = read_pid(pid_file("varnish"))
+        argv = argv_of(pid) if pid else []
+        admin, name = option(argv, "-T"), option(argv, "-n")
+        if admin and name:
+            done = subprocess.run(
+                ["varnishadm", "-T", admin, "-S", f"{name}/_.secret", "backend.list"],
+                capture_output=True, text=True, timeout=5, check=True,
+            )  # fmt: skip
+            rows = [line.split() for line in done.stdout.splitlines()[1:] if line.strip()]
+            return {row[0].rsplit(".", 1)[-1]: row[3] for row in rows if len(row) >= 4}
+    return None
 
 
 def varnish_counters(*names: str) -> dict[str, int] | None:

@@ -3,7 +3,7 @@ command: through the ORM, with the site's own signals (content version, proxy pu
 
     python bench/cluster_writer.py state                      -> the pages measured, as JSON
     python bench/cluster_writer.py publish ROUNDS PROXY_PORT  -> publish → purge → visible, per round
-    python bench/cluster_writer.py burst SAVES                -> SAVES story saves, then one bulk UPDATE
+    python bench/cluster_writer.py burst SAVES IMPORTED       -> story saves, then an import of drafts
 
 `publish` makes ROUNDS drafts, then for each: the front page is cached by the proxy; a transaction
 publishes the draft; when its commit ends (the first on-commit callback, registered before the save),
@@ -29,8 +29,7 @@ import django
 
 django.setup()
 
-from django.db import transaction  # noqa: E402
-from django.db.models.functions import Now  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 
 from articles.models import Article  # noqa: E402
 
@@ -77,20 +76,26 @@ def state() -> dict:
     }
 
 
-def front_page(conn: http.client.HTTPConnection) -> tuple[bytes, dict]:
+def front_page(conn: http.client.HTTPConnection) -> tuple[bytes, http.client.HTTPMessage]:
     conn.request("GET", "/", headers={"Host": f"{HOST}:{conn.port}"})
     response = conn.getresponse()
-    return response.read(), dict(response.getheaders())
+    return response.read(), response.headers  # names in any case
 
 
-def wait_until(conn, wanted: bool, title: bytes, deadline: float) -> float | None:
-    """When the front page through the proxy first shows (or no longer shows) `title`."""
+def wait_until(conn, wanted: bool, title: bytes, deadline: float) -> tuple[float | None, list[str]]:
+    """When the front page through the proxy first shows (or no longer shows) `title`, and how each
+    answer until then came (X-Cache / X-Page-Cache, and whether it was the page wanted)."""
+    answers = []
     while time.monotonic() < deadline:
-        body, _ = front_page(conn)
-        if (title in body) == wanted:
-            return time.monotonic()
+        body, headers = front_page(conn)
+        done = (title in body) == wanted
+        answers.append(
+            f"{headers.get('X-Cache', '?')}/{headers.get('X-Page-Cache', '-')}{'' if done else ' (old)'}"
+        )
+        if done:
+            return time.monotonic(), answers
         time.sleep(0.005)
-    return None
+    return None, answers
 
 
 def change(article: Article, status: str, title: bytes, conn) -> dict:
@@ -105,7 +110,7 @@ def change(article: Article, status: str, title: bytes, conn) -> dict:
         article.status = status
         article.save()
     returned = time.monotonic()
-    visible = wait_until(conn, status == Article.Status.PUBLISHED, title, returned + 10)
+    visible, answers = wait_until(conn, status == Article.Status.PUBLISHED, title, returned + 10)
     time.sleep(0.05)  # a purge sent by a thread of its own may answer after the page changed
     with _lock:
         purges = [p for p in PURGES[before:] if p[0] >= marks["commit"]]
@@ -121,6 +126,8 @@ def change(article: Article, status: str, title: bytes, conn) -> dict:
         "purges": len(purges),
         "returned": ms(returned),
         "visible": ms(visible),
+        "answers": answers[:3] + (["...", answers[-1]] if len(answers) > 3 else []),
+        "fetches": len(answers),
     }
 
 
@@ -151,19 +158,44 @@ def publish(rounds: int, proxy: int) -> dict:
     return {"rounds": results}
 
 
-def burst(saves: int) -> dict:
+def burst(saves: int, imported: int) -> dict:
+    """SAVES saves of live stories, one transaction each; then IMPORTED drafts written in one
+    transaction (an archive import), removed again. Times on time.monotonic(), which every process of
+    the machine shares, so the sampler can cut its samples at them."""
     pks = list(Article.objects.published().order_by("-published_at").values_list("pk", flat=True)[:200])
     started = time.monotonic()
     for n in range(saves):
         article = Article.objects.get(pk=pks[n % len(pks)])
         article.save()  # every field written back, as the admin's form does; signals and purges
     saved = time.monotonic()
-    rows = Article.objects.update(updated_at=Now())  # one statement rewriting every story's row
+    token, text = secrets.token_hex(3), "Imported by bench/cluster.py to load the replica. " * 20
+    section = Article.objects.values_list("category", flat=True).first()
+    with transaction.atomic():
+        Article.objects.bulk_create(
+            [
+                Article(
+                    title=f"Bench import {token} {n}",
+                    slug=f"bench-import-{token}-{n}",
+                    category_id=section,
+                    summary=text,
+                    summary_html=f"<p>{text}</p>",
+                    excerpt=text[:300],
+                )
+                for n in range(imported)
+            ],
+            batch_size=1000,
+        )
+    done = time.monotonic()
+    # Drafts no reader ever saw: removed in one statement, without the signals a queryset's delete
+    # sends for each row (a content version bump and a purge for each of them).
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM articles_article WHERE slug LIKE %s", [f"bench-import-{token}-%"])
     return {
         "saves": saves,
-        "save_seconds": saved - started,
-        "bulk_rows": rows,
-        "bulk_seconds": time.monotonic() - saved,
+        "saves_started": started,
+        "saves_ended": saved,
+        "imported": imported,
+        "import_ended": done,
     }
 
 
@@ -172,8 +204,8 @@ def main(argv: list[str]) -> int:
         result = state()
     elif argv[:1] == ["publish"] and len(argv) == 3:
         result = publish(int(argv[1]), int(argv[2]))
-    elif argv[:1] == ["burst"] and len(argv) == 2:
-        result = burst(int(argv[1]))
+    elif argv[:1] == ["burst"] and len(argv) == 3:
+        result = burst(int(argv[1]), int(argv[2]))
     else:
         print(__doc__, file=sys.stderr)
         return 2

@@ -35,7 +35,7 @@ if str(ROOT) not in sys.path:
 from bench import drill_report  # noqa: E402
 from bench import report as doc  # noqa: E402
 from bench.cluster_purge import WRITER  # noqa: E402
-from bench.cluster_setup import ensure_up, stop  # noqa: E402
+from bench.cluster_setup import ensure_up, stop, varnish_backends  # noqa: E402
 from bench.drill_clients import GRACE, Ledger, Reader, follow_editor, judge  # noqa: E402
 from bench.drill_faults import AppServerFault, RedisFault, ReplicaFault  # noqa: E402
 from bench.lib import machine  # noqa: E402
@@ -136,6 +136,17 @@ def start_editor(drill: Drill, cluster, ledger: Ledger, ops: int, interval: floa
     threading.Thread(target=follow_editor, args=(ledger, drill.editor.stdout), daemon=True).start()
 
 
+def watch_backends(ledger: Ledger, stop: threading.Event) -> None:
+    """Note each change of a Varnish backend's health (its probe's verdict), every 0.25 s."""
+    last = varnish_backends() or {}
+    while not stop.wait(0.25):
+        now = varnish_backends() or {}
+        for name, health in now.items():
+            if name in last and health != last[name]:
+                ledger.note(f"Varnish's probe: {name} {health}")
+        last = now or last
+
+
 def lost_writes(cluster, ledger: Ledger) -> list[str]:
     """Every change the editor got an OK for (the last change of each story) is in the primary."""
     import psycopg
@@ -186,6 +197,7 @@ def drill_run(args, report: dict, drill: Drill) -> tuple[Ledger, object]:
     ]
     for reader in readers:
         reader.start()
+    threading.Thread(target=watch_backends, args=(ledger, drill.stop_readers), daemon=True).start()
     time.sleep(2)  # the readers fill the proxy first
     drill.editor.stdin.write("go\n")
     drill.editor.stdin.flush()
@@ -196,8 +208,7 @@ def drill_run(args, report: dict, drill: Drill) -> tuple[Ledger, object]:
         time.sleep(max(0.0, started + at * args.scale - time.monotonic()))
         log(f"{time.monotonic() - started:5.1f} s: {action}")
         if action == "kill app":
-            drill.app.kill()
-            ledger.event(f"{app_name} killed")
+            ledger.event(f"{app_name} killed", at=drill.app.kill())
         elif action == "start app":
             drill.app.start()
             ledger.event(f"{app_name} starting again")
@@ -205,7 +216,7 @@ def drill_run(args, report: dict, drill: Drill) -> tuple[Ledger, object]:
             ledger.event(f"{app_name} ready again ({ready:.1f} s)")
         elif action == "stop redis":
             ledger.event(f"Redis: {drill.redis.stop()}")
-        elif action == "start redis":
+        elif action == "start redis" and drill.redis.mode == "restart":
             ledger.event(f"Redis: {drill.redis.start()}")
         elif action == "stop replica":
             drill.replica.stop()

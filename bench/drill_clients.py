@@ -62,12 +62,17 @@ class Ledger:
         self.stories: dict[int, dict] = {}
         self.ops: list[Op] = []
         self.reads: list[Read] = []
-        self.events: list[tuple[float, str]] = []  # (time.monotonic(), what happened)
+        self.events: list[tuple[float, str]] = []  # (time.monotonic(), what broke or came back)
+        self.notes: list[tuple[float, str]] = []  # (time.monotonic(), what was seen meanwhile)
         self.editor_done = threading.Event()
 
-    def event(self, text: str) -> None:
+    def event(self, text: str, at: float | None = None) -> None:
         with self.lock:
-            self.events.append((time.monotonic(), text))
+            self.events.append((time.monotonic() if at is None else at, text))
+
+    def note(self, text: str) -> None:
+        with self.lock:
+            self.notes.append((time.monotonic(), text))
 
     def add_read(self, read: Read) -> None:
         with self.lock:

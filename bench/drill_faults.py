@@ -19,6 +19,15 @@ from bench.lib.processes import BenchError, http_get, run
 PG_BIN = Path(f"/usr/lib/postgresql/{os.environ.get('NEWSAPP_PG_VERSION', '15')}/bin")
 
 
+def alive(pid: int) -> bool:
+    """Running (a zombie, dead and not yet reaped, is not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
 class AppServerFault:
     """One of the cluster's app servers (pids/app-PORT.pid)."""
 
@@ -28,7 +37,8 @@ class AppServerFault:
         self.down = False
         self.snapshot: dict | None = None
 
-    def kill(self) -> None:
+    def kill(self) -> float:
+        """SIGKILL to the server and every process under it; when."""
         pid = read_pid(self.pid_path) or listener(self.port)
         if pid is None:
             raise BenchError(f"no app server runs on port {self.port}")
@@ -45,11 +55,15 @@ class AppServerFault:
             "log": output if output.startswith("/") and Path(output).is_file() else None,
         }
         family = descendants(pid)
+        killed_at = time.monotonic()
         for member in family:  # the parent first: it cannot start a worker again meanwhile
             with contextlib.suppress(ProcessLookupError):
                 os.kill(member, signal.SIGKILL)
         self.down = True
-        wait_for(lambda: not any(Path(f"/proc/{m}").exists() for m in family), seconds=10, what="killed app")
+        wait_for(
+            lambda: not any(alive(member) for member in family), seconds=10, what="the killed app server gone"
+        )
+        return killed_at
 
     def start(self) -> None:
         """The same command again, in a session of its own (as the cluster's spawn does)."""

@@ -23,8 +23,10 @@ then stops it at the end). Reader threads fetch pages through the proxy on keep-
 process, in the cluster's environment, publishes and unpublishes stories through the ORM (the
 site's own signals purge the proxy), one change every 2 s. Meanwhile, in turn: one app server is
 killed (SIGKILL to all its processes; Varnish's health probe must take it out) and started again;
-Redis is restarted; the replica is stopped (`pg_ctl stop -m fast`: readers fall back to the
-primary) and started again. It counts:
+Redis is restarted (SHUTDOWN NOSAVE, then started again empty) when the cluster started it, or with
+`--restart-shared-redis`: the machine's own Redis, which other programs share, is otherwise left
+running, and the cluster's connections to it are closed and its cache emptied instead; the replica
+is stopped (`pg_ctl stop -m fast`: readers fall back to the primary) and started again. It counts:
 
 - **non-2xx answers** to readers (and requests the proxy did not answer), each listed with its
   time, page, what the reader got and what was broken at the time;
@@ -73,7 +75,7 @@ def phases_table(ledger: Ledger, failed: set, started: float) -> str:
             continue
         latencies = [(r.end - r.start) * 1000 for r in found if r.status is not None]
         hits = sum(1 for r in found if r.cache.startswith("HIT"))
-        label = phase if phase == "steady" else f"{phase} ({since[phase]:.0f} s)"
+        label = phase if phase == "steady" else f"{phase}, from {since[phase]:.0f} s"
         rows.append(
             [label, f"{len(found):,}", f"{hits / len(found):.0%}", f"{percentile(latencies, 0.5):.1f} ms",
              f"{percentile(latencies, 0.99):.1f} ms", str(sum(1 for r in found if id(r) in failed))]
@@ -88,7 +90,7 @@ def render(report: dict, ledger: Ledger, verdict: Verdict) -> tuple[str, bool]:
     failed = verdict.failures
     stale, lost = verdict.stale, report["lost"]
     met = not failed and not stale and not lost and len(ok_ops) == len(ops)
-    events = "; ".join(f"{at - started:.0f} s {what}" for at, what in ledger.events)
+    events = "; ".join(f"{at - started:.1f} s {what}" for at, what in sorted(ledger.events + ledger.notes))
     out = [
         f"Run on {report['date']} with `{report['command']}` ({report['elapsed']:.0f} s; the cluster "
         f"{'started and stopped by the drill' if report['started_cluster'] else 'already up'}; load "

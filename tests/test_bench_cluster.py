@@ -97,20 +97,24 @@ def test_phases_and_the_editors_plan():
         assert 1 <= len(live) <= 3
 
 
-def test_a_purges_dip_from_varnish_counters():
-    samples, served, fetched = [], 0.0, 0.0
-    for step in range(60):
-        at = step * 0.25
-        served += 0.25 * (300 if 5 <= at < 5.5 else 1000)
-        fetched += 40 if 5 <= at < 6 else 2
-        samples.append((at, {"MAIN.client_req": served, "MAIN.backend_req": fetched}))
-    found = dip(samples, 5.0)
-    assert found["baseline_rps"] == pytest.approx(1000)
-    assert found["lowest_rps"] == pytest.approx(300)
-    assert found["dip"] == pytest.approx(0.7)
-    assert 0 < found["recovered_s"] < 1
-    assert found["extra_fetches"] > 100
-    assert dip(samples[:3], 5.0) == {}
+def test_a_purges_dip_from_every_answer():
+    """1000 answers a second, 0.01 s each, 1 in 100 from an app server; for the half second after a
+    purge at 5 s, 300 a second, each from an app server and 0.1 s long."""
+    records, at = [], 0.0
+    while at < 12:
+        slow = 5 <= at < 5.5
+        records.append((at, 0.1 if slow else 0.01, 1.0 if slow or round(at * 1000) % 100 == 0 else 0.0, 1.0))
+        at += 1 / 300 if slow else 1 / 1000
+    found = dip(records, 5.0)
+    assert found["baseline_rps"] == pytest.approx(1000, rel=0.02)
+    assert found["lowest_rps"] < 400
+    assert found["dip"] > 0.6
+    assert found["recovered_s"] == pytest.approx(0.75)  # the answers begun before 5.5 s end by 5.6 s
+    assert found["extra_fetches"] == pytest.approx(150, abs=10)
+    assert found["p99_before_ms"] == pytest.approx(10)
+    assert found["p99_after_ms"] == pytest.approx(100)
+    assert found["errors"] == 0
+    assert dip(records, 0.5) == {}  # nothing before: no baseline
 
 
 def test_the_cluster_env_file_and_its_database_urls(tmp_path):
