@@ -23,10 +23,10 @@ then stops it at the end). Reader threads fetch pages through the proxy on keep-
 process, in the cluster's environment, publishes and unpublishes stories through the ORM (the
 site's own signals purge the proxy), one change every 2 s. Meanwhile, in turn: one app server is
 killed (SIGKILL to all its processes; Varnish's health probe must take it out) and started again;
-Redis is restarted (SHUTDOWN NOSAVE, then started again empty) when the cluster started it, or with
-`--restart-shared-redis`: the machine's own Redis, which other programs share, is otherwise left
-running, and the cluster's connections to it are closed and its cache emptied instead; the replica
-is stopped (`pg_ctl stop -m fast`: readers fall back to the primary) and started again. It counts:
+the cluster's own Redis (port 6380, no persistence) is restarted for real: stopped by its PID file
+(SIGTERM; every connection closed, the cache and the queue gone) and, 4 s later, started again
+empty by `scripts/cluster/redis.sh start`, the command `make cluster` uses; the replica is stopped
+(`pg_ctl stop -m fast`: readers fall back to the primary) and started again. It counts:
 
 - **non-2xx answers** to readers (and requests the proxy did not answer), each listed with its
   time, page, what the reader got and what was broken at the time;
