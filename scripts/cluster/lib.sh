@@ -10,6 +10,7 @@ LOGS="$VAR/logs"
 REPLICA_DIR="$VAR/replica"
 PGBOUNCER_DIR="$VAR/pgbouncer"
 VARNISH_DIR="$VAR/varnish"
+REDIS_DIR="$VAR/redis"
 ENV_FILE="$VAR/env"
 URLS_FILE="$VAR/urls.json"
 PYTHON="$ROOT/.venv/bin/python"
@@ -18,7 +19,10 @@ HOST=127.0.0.1
 PRIMARY_PORT=5432
 REPLICA_PORT=5433
 PGBOUNCER_PORT=6432
-REDIS_PORT=6379
+# The cluster's own Redis, not the machine's on 6379: the failure drill restarts it.
+REDIS_PORT=6380
+REDIS_CACHE_DB=0
+REDIS_QUEUE_DB=1
 PROXY_PORT=6081
 VARNISH_ADMIN_PORT=6082
 APP_PORTS=(8101 8102)
@@ -33,6 +37,8 @@ VARNISH_PATTERN="varnishd -F -n $VARNISH_DIR"
 WORKER_PATTERN="manage.py rqworker --with-scheduler"
 PGBOUNCER_PATTERN="$PGBOUNCER_DIR/pgbouncer.ini"
 REPLICA_PATTERN="-D $REPLICA_DIR"
+# redis-server keeps its command line as started (--set-proc-title no, scripts/cluster/redis.sh).
+REDIS_PATTERN="redis-server --port $REDIS_PORT --bind $HOST --dir $REDIS_DIR"
 
 log() { printf 'cluster: %s\n' "$*" >&2; }
 die() {

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Stop what scripts/cluster/start.sh started, by its PID files in var/cluster/pids/ and nothing
 # else: a PID file whose process is gone, or is no longer the program it named, is only removed.
-# The machine's PostgreSQL and Redis are stopped only if the cluster started them (primary.pid,
-# redis.pid); the replica's data stays in var/cluster/replica, so the next start is quick.
+# The cluster's own Redis (6380) is stopped; the machine's PostgreSQL only if the cluster started
+# it (primary.pid), and the machine's Redis (6379) is none of the cluster's business. The replica's
+# data stays in var/cluster/replica, so the next start is quick.
 set -euo pipefail
 
 # shellcheck source=scripts/cluster/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/cluster/redis.sh
+source "$(dirname "${BASH_SOURCE[0]}")/redis.sh"
 
 stop_workers() {
     local file name
@@ -37,11 +40,8 @@ stop_replica() {
     rm -f "$PIDS/replica.pid"
 }
 
-# The machine's own services, only when the cluster started them.
-stop_services() {
-    if [[ -e "$PIDS/redis.pid" ]]; then
-        stop_pid_file redis redis-server TERM 20
-    fi
+# The machine's PostgreSQL, only when the cluster started it.
+stop_primary() {
     if [[ -e "$PIDS/primary.pid" ]]; then
         local data
         data=$(pg_lsclusters -h 2>/dev/null | awk -v v="$PG_VERSION" '$1 == v && $2 == "main" {print $6}')
@@ -63,7 +63,10 @@ main() {
     stop_apps
     stop_pid_file pgbouncer "$PGBOUNCER_PATTERN" TERM 20
     stop_replica
-    stop_services
+    # After everything that uses it. A redis.pid of an older cluster, which named the machine's
+    # Redis, is only removed: the pattern is the cluster's own redis-server's.
+    stop_redis
+    stop_primary
     local left
     left=$(find "$PIDS" -name '*.pid' -printf '%f ')
     [[ -z "$left" ]] || die "PID files left in $PIDS: $left"
