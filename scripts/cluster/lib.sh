@@ -159,10 +159,15 @@ descendants() {
     done
 }
 
+# Whether any of the PIDs still runs. A zombie does not: it has exited, and waits only for its
+# parent to reap it (here PID 1, for the cluster's processes, which can take two seconds).
 any_alive() {
-    local pid
+    local pid stat
     for pid in "$@"; do
-        kill -0 "$pid" 2>/dev/null && return 0
+        stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+        # The state follows the command's name, which is in parentheses and may hold spaces.
+        stat=${stat##*) }
+        [[ "${stat%% *}" == Z ]] || return 0
     done
     return 1
 }

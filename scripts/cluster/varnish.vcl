@@ -137,10 +137,25 @@ sub vcl_backend_response {
     return (deliver);
 }
 
+sub vcl_backend_fetch {
+    # A retry goes to the other app server, named: the shared round-robin director, moved on by
+    # other requests meanwhile, could pick the one that just failed again (a 503 for the reader in
+    # the second before the probe finds it sick).
+    if (bereq.retries > 0 && bereq.http.X-Failed-Backend) {
+        if (bereq.http.X-Failed-Backend == "app1") {
+            set bereq.backend = app2;
+        } else {
+            set bereq.backend = app1;
+        }
+    }
+    unset bereq.http.X-Failed-Backend;
+}
+
 sub vcl_backend_error {
-    # An app server that cannot be reached (killed, restarting): a read is tried once more on the
-    # other one (the director goes round). A write is never sent twice.
+    # An app server that cannot be reached (killed, restarting): a read is tried once more, on the
+    # other one (vcl_backend_fetch). A write is never sent twice.
     if ((bereq.method == "GET" || bereq.method == "HEAD") && bereq.retries < 1) {
+        set bereq.http.X-Failed-Backend = beresp.backend.name;
         return (retry);
     }
 }
