@@ -4,11 +4,11 @@ Against the cluster of `make cluster` (started first when it is not up, and then
 a cluster already up is left running, with everything the drill broke brought back): reader threads
 fetch a mix of pages through the proxy while an editor process publishes and unpublishes stories
 through the ORM in the cluster's environment (bench/drill_editor.py), one change every 2 s; in turn
-the drill kills one app server (SIGKILL to all its processes) and starts it again, restarts Redis
-(bench/drill_faults.py says how when the cluster shares the machine's Redis), and stops the replica
-(pg_ctl stop -m fast) and starts it again. Then it counts non-2xx answers to readers, stale reads
-and lost writes (bench/drill_clients.py says how), prints them and writes them between the drill's
-markers in docs/scaling.md ("Failure drill").
+the drill kills one app server (SIGKILL to all its processes) and starts it again, restarts the
+cluster's own Redis (SIGTERM by its PID file, then started again empty by scripts/cluster/redis.sh),
+and stops the replica (pg_ctl stop -m fast) and starts it again. Then it counts non-2xx answers to
+readers, stale reads and lost writes (bench/drill_clients.py says how), prints them and writes them
+between the drill's markers in docs/scaling.md ("Failure drill").
 
 Exit status: 0 when the targets are met (0 / 0 / 0); 1 when not; 2 when the drill could not run.
 Every process it starts is stopped at the end, and whatever it broke is brought back, also on an
@@ -70,13 +70,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--interval", type=float, default=2.0, metavar="S", help="seconds between changes (2)"
     )
     parser.add_argument("--quick", action="store_true", help="every phase half as long; docs left alone")
-    parser.add_argument(
-        "--restart-shared-redis",
-        action="store_true",
-        help="restart the cluster's Redis even when the cluster did not start it (the machine's own, "
-        "which other programs may be using); without it such a Redis keeps running and only the "
-        "cluster's connections to it are cut and its cache emptied",
-    )
     parser.add_argument("--no-docs", action="store_true", help="do not write docs/scaling.md")
     parser.add_argument(
         "--time-limit",
@@ -108,7 +101,7 @@ class Drill:
         self.stop_readers.set()
         for what, still_down, bring_back in (
             ("the app server", self.app and self.app.down, lambda: self.app.start()),
-            ("Redis", self.redis and self.redis.settings is not None, lambda: self.redis.start()),
+            ("Redis", self.redis and self.redis.down, lambda: self.redis.start()),
             ("the replica", self.replica and self.replica.down, lambda: self.replica.start()),
         ):
             if still_down:
@@ -178,13 +171,12 @@ def drill_run(args, report: dict, drill: Drill) -> tuple[Ledger, object]:
     state = json.loads(run([PYTHON, str(WRITER), "state"], env=cluster.process_env()).stdout.splitlines()[-1])
     ledger = Ledger(secrets.token_hex(3))
     drill.app = AppServerFault(cluster.apps[1])
-    drill.redis = RedisFault(cluster, restart_shared=args.restart_shared_redis)
+    drill.redis = RedisFault(cluster)
     drill.replica = ReplicaFault(cluster)
     report["redis"] = (
-        "restarted (SHUTDOWN NOSAVE, started again empty)"
-        if drill.redis.mode == "restart"
-        else "the machine's own, shared with other programs, so not restarted: the cluster's connections "
-        "to it closed (CLIENT KILL) and its cache database emptied, as a restart without persistence does"
+        f"the cluster's own ({cluster.urls['redis']}, no persistence), restarted for real: stopped by its "
+        "PID file (SIGTERM: every connection closed, cache and queue gone) and started again empty with "
+        "the cluster's own command (scripts/cluster/redis.sh)"
     )
     end = END * args.scale
     ops = int(end / args.interval)
@@ -215,8 +207,9 @@ def drill_run(args, report: dict, drill: Drill) -> tuple[Ledger, object]:
             ready = drill.app.wait_ready()
             ledger.event(f"{app_name} ready again ({ready:.1f} s)")
         elif action == "stop redis":
-            ledger.event(f"Redis: {drill.redis.stop()}")
-        elif action == "start redis" and drill.redis.mode == "restart":
+            stopped = drill.redis.stop()
+            ledger.event(f"Redis: {stopped}", at=drill.redis.stopped_at)
+        elif action == "start redis":
             ledger.event(f"Redis: {drill.redis.start()}")
         elif action == "stop replica":
             drill.replica.stop()

@@ -1,7 +1,8 @@
 """What the failure drill breaks and brings back (bench/drill.py), each as the cluster has it: an app
 server (SIGKILL to it and every process under it, then the same command started again with the same
-environment, its PID in the cluster's PID file, so `make cluster-stop` stops it), Redis, and the
-replica (pg_ctl stop -m fast, then start, as scripts/cluster/start.sh does)."""
+environment, its PID in the cluster's PID file, so `make cluster-stop` stops it), the cluster's own
+Redis (scripts/cluster/redis.sh stop, then start: the cluster's own way) and the replica (pg_ctl stop
+-m fast, then start, as scripts/cluster/start.sh does)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ import urllib.parse
 from pathlib import Path
 
 from bench.cluster_setup import CLUSTER, PIDS, Cluster, descendants, listener, read_pid, wait_for
-from bench.lib.processes import BenchError, http_get, run
+from bench.lib.processes import ROOT, BenchError, http_get, run
 
 PG_BIN = Path(f"/usr/lib/postgresql/{os.environ.get('NEWSAPP_PG_VERSION', '15')}/bin")
+# Stops or starts the cluster's Redis alone, as make cluster-stop and make cluster do.
+REDIS_SCRIPT = ROOT / "scripts" / "cluster" / "redis.sh"
 
 
 def alive(pid: int) -> bool:
@@ -88,64 +91,38 @@ class AppServerFault:
 
 
 class RedisFault:
-    """The cluster's Redis. Restarted (SHUTDOWN NOSAVE, then redis-server with the same settings) when
-    the cluster started it (pids/redis.pid) or when allowed to restart a Redis the cluster shares;
-    otherwise only what the cluster has in it is cut: every connection to its databases (cache and
-    task queue) closed and the cache emptied, as a restart without persistence would leave them, while
-    the Redis other programs use stays up."""
+    """The cluster's own Redis (127.0.0.1:6380, no persistence, pids/redis.pid), restarted for real by
+    scripts/cluster/redis.sh: `stop` sends SIGTERM to the PID in its PID file (Redis closes every
+    client and exits, keeping nothing), `start` runs the very command `make cluster` starts it with,
+    so it comes back empty, as after a crash, under the same PID file."""
 
-    def __init__(self, cluster: Cluster, *, restart_shared: bool):
-        cache = urllib.parse.urlsplit(cluster.env["CACHE_URL"])
-        queue = urllib.parse.urlsplit(cluster.env.get("NEWSAPP_TASKS_REDIS_URL", cluster.env["CACHE_URL"]))
-        self.host, self.port = cache.hostname, cache.port or 6379
-        self.databases = {int(cache.path.strip("/") or 0), int(queue.path.strip("/") or 0)}
-        self.cache_db = int(cache.path.strip("/") or 0)
-        self.owned = (PIDS / "redis.pid").exists()
-        self.mode = "restart" if self.owned or restart_shared else "cut"
-        self.settings: dict | None = None
-        self.down_since: float | None = None
-
-    def client(self, db: int = 0):
-        import redis
-
-        return redis.Redis(host=self.host, port=self.port, db=db, socket_timeout=5)
+    def __init__(self, cluster: Cluster):
+        own = urllib.parse.urlsplit(cluster.urls["redis"])
+        self.port = own.port
+        names = ("CACHE_URL", "NEWSAPP_TASKS_REDIS_URL")
+        used = {urllib.parse.urlsplit(cluster.env.get(name, "")).port for name in names}
+        if used != {self.port}:
+            raise BenchError(
+                f"the cluster's cache and task queue are not on its own Redis ({cluster.urls['redis']}): "
+                "var/cluster/env is an older make cluster's; run make cluster again"
+            )
+        if read_pid(PIDS / "redis.pid") is None:
+            raise BenchError(f"the cluster's Redis does not run ({PIDS}/redis.pid): run make cluster")
+        self.down = False
+        self.stopped_at: float | None = None
 
     def stop(self) -> str:
-        import redis
-
-        client = self.client()
-        if self.mode == "cut":
-            mine = client.client_id()
-            cut = [c for c in client.client_list() if int(c["db"]) in self.databases and int(c["id"]) != mine]
-            for found in cut:
-                with contextlib.suppress(redis.RedisError):
-                    client.client_kill_filter(_id=found["id"])
-            self.client(self.cache_db).flushdb()
-            closed = f"{len(cut)} connections to Redis db {sorted(self.databases)} closed"
-            return f"{closed}, db {self.cache_db} emptied"
-        names = ("port", "bind", "dir", "save", "appendonly", "logfile", "pidfile", "daemonize", "databases")
-        self.settings = {name: client.config_get(name).get(name, "") for name in names}
-        with contextlib.suppress(redis.ConnectionError):
-            client.shutdown(nosave=True)
-        self.down_since = time.monotonic()
+        """Stop it; `stopped_at` is when (the script's SIGTERM follows within milliseconds)."""
+        pid = read_pid(PIDS / "redis.pid")
+        self.down, self.stopped_at = True, time.monotonic()
+        run([str(REDIS_SCRIPT), "stop"], cwd=ROOT)
         wait_for(lambda: listener(self.port) is None, seconds=15, what="Redis stopped")
-        return f"Redis on port {self.port} shut down (SHUTDOWN NOSAVE)"
+        return f"Redis on port {self.port} stopped (SIGTERM to pid {pid}, its PID file's)"
 
     def start(self) -> str:
-        if self.mode == "cut" or self.settings is None:
-            return "nothing to start"
-        s = self.settings
-        argv = ["redis-server", "--daemonize", "yes"]
-        for name in ("port", "bind", "dir", "save", "appendonly", "databases", "logfile"):
-            argv += [f"--{name}", s[name]]
-        if s["pidfile"]:
-            argv += ["--pidfile", s["pidfile"]]
-        run(argv, cwd="/")
-        wait_for(lambda: self.client().ping(), seconds=15, what="Redis answering again")
-        if self.owned:
-            (PIDS / "redis.pid").write_text(f"{self.client().info('server')['process_id']}\n")
-        self.settings, self.down_since = None, None
-        return f"Redis on port {self.port} started again (empty)"
+        run([str(REDIS_SCRIPT), "start"], cwd=ROOT)
+        self.down = False
+        return f"Redis on port {self.port} started again, empty (pid {read_pid(PIDS / 'redis.pid')})"
 
 
 class ReplicaFault:
