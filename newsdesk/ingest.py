@@ -42,7 +42,7 @@ from newsdesk.polling import (
     fetch_succeeded,
     skip_reason,
 )
-from newsdesk.summaries import summarise
+from newsdesk.summaries import owed
 
 logger = logging.getLogger("newsdesk.ingest")
 
@@ -94,7 +94,10 @@ def fetch_feed(
     # The touched candidates' proposed sections, then their summaries: once a candidate, not a piece.
     _guarded(sections.sections_propose, touched)
     if queue_summaries is not None:
-        touched = queue_summaries(touched)
+        try:
+            touched = queue_summaries(touched)
+        except Exception:  # the queue or the database out of reach: made here instead
+            logger.exception("Feed %s: summaries not queued; made now", feed.pk)
     _guarded(_summaries_make, touched)
     return report
 
@@ -263,11 +266,16 @@ def _copies_mark(piece: Piece) -> set[int]:
 
 
 def _summaries_make(touched: set[int]) -> None:
-    for candidate in Candidate.objects.filter(pk__in=touched, status=Candidate.Status.OPEN):
+    """Summarise the candidates now, each under its summary lease (owed.make): one a worker is making
+    stays owed, and is made again after it if pieces came meanwhile."""
+    owed.owe(touched, at=timezone.now())
+    for candidate_id in sorted(touched):
         try:
-            summarise(candidate)
-        except Exception:  # a summary failing leaves the candidate without a new one, nothing else
-            logger.exception("Summary of candidate %s failed", candidate.pk)
+            owed.make(candidate_id)
+        except owed.Leased:
+            logger.info("Summary of candidate %s: another worker is making one", candidate_id)
+        except Exception:  # a summary failing leaves the candidate owing one (the sweeper retries)
+            logger.exception("Summary of candidate %s failed", candidate_id)
 
 
 def _guarded(function, *args, **kwargs) -> None:

@@ -8,6 +8,7 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -17,9 +18,10 @@ from newsdesk.models import Feed
 
 logger = logging.getLogger("newsdesk.ingest")
 
-# Long enough for a feed of 200 items read page by page; renewed after every item, so a worker that
-# dies mid-feed holds the feed up for this long at most.
-LEASE = timedelta(minutes=10)
+# Renewed after every item, so it need only outlast one page's read (settings.NEWSAPP_TASKS_LEASE checks
+# it does); a worker that dies mid-feed holds the feed up for this long at most. In the database, so it
+# holds across the processes and machines of every worker.
+LEASE = timedelta(seconds=settings.NEWSAPP_TASKS_LEASE)
 MIN_INTERVAL = timedelta(minutes=5)
 MAX_INTERVAL = timedelta(hours=6)
 MAX_BACKOFF = timedelta(hours=24)  # a feed failing for days is still tried once a day

@@ -16,11 +16,14 @@ Polling schedules itself, with no cron:
 
 A queued fetch that finds its feed not due, inactive, deleted or being fetched does nothing, so a
 duplicate is harmless; newsdesk.queued keeps them from being made where the backend can be asked.
+Summaries work the same way (newsdesk.summaries.owed): a candidate owes one until a worker holding
+its summary lease has made it, and the sweeper queues those whose task was lost.
 """
 
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import models, transaction
 from django.tasks import task
 from django.utils import timezone
@@ -30,7 +33,7 @@ from newsdesk.queued import waiting_calls
 
 logger = logging.getLogger(__name__)
 
-SWEEP_EVERY = timedelta(minutes=1)
+SWEEP_EVERY = timedelta(seconds=settings.NEWSAPP_TASKS_SWEEP_EVERY)
 # A candidate's summary waits this long after a feed touched it: the other feeds reporting the event,
 # read meanwhile, join the same summary (one for the lot, not one a feed).
 SUMMARY_DELAY = timedelta(seconds=5)
@@ -76,7 +79,8 @@ def fetch_feed_task(feed_id: int) -> dict:
 
 @task
 def poll_feeds() -> dict:
-    """The sweeper: queue the due, free feeds that are not queued, and the next sweep."""
+    """The sweeper: queue the due, free feeds that are not queued, the owed summaries nobody makes,
+    and the next sweep."""
     now = timezone.now()
     sweeps = waiting_calls(poll_feeds)
     if not sweeps:  # another waiting sweep means two chains: this one ends, so one remains
@@ -96,32 +100,48 @@ def poll_feeds() -> dict:
         enqueued.append(feed_id)
     if enqueued:
         logger.info("Queued %d due feed(s) for fetching: %s", len(enqueued), enqueued)
+    # The summaries owed and neither waiting nor being made: lost with a killed worker, or not queued.
+    from newsdesk.summaries import owed
+
+    waiting = {call.get("candidate_id") for call in waiting_calls(summarise_task) or []}
+    summaries = [candidate_id for candidate_id in owed.owed(now) if candidate_id not in waiting]
+    for candidate_id in summaries:
+        summarise_task.enqueue(candidate_id=candidate_id)
+    if summaries:
+        logger.info("Queued %d owed summaries: %s", len(summaries), summaries)
+        return {"enqueued": enqueued, "summaries": summaries}
     return {"enqueued": enqueued}
 
 
 @task
 def summarise_task(candidate_id: int) -> dict:
     """Draft the summary of an open candidate from its pieces as they are now (newsdesk.summaries:
-    extractive, or a language model's when one is configured)."""
-    from newsdesk.models import Candidate
-    from newsdesk.summaries import summarise
+    extractive, or a language model's when one is configured), unless another worker is making it
+    (newsdesk.summaries.owed: the candidate still owes it, and gets it)."""
+    from newsdesk.summaries import owed
 
-    candidate = Candidate.objects.filter(pk=candidate_id, status=Candidate.Status.OPEN).first()
-    if candidate is None or not candidate.pieces.exists():
+    try:
+        summary = owed.make(candidate_id)
+    except owed.Leased:
+        return {"candidate": candidate_id, "done": "nothing: another worker is summarising it"}
+    if summary is None:
         return {"candidate": candidate_id, "done": "nothing: not an open candidate with pieces"}
-    summary = summarise(candidate)
     return {"candidate": candidate_id, "summary": summary.pk, "method": summary.method}
 
 
 def summaries_queue(candidate_ids) -> set[int]:
-    """Queue a summary of each candidate SUMMARY_DELAY from now, unless one is waiting already.
-    Returns the candidates it could not queue (the queue out of reach): the caller summarises those
-    itself."""
+    """Mark each candidate as owing a summary SUMMARY_DELAY from now and queue it for then, unless one
+    is waiting already. Returns the candidates it could not queue (the queue out of reach): the
+    caller summarises those itself."""
+    from newsdesk.summaries import owed
+
+    due = timezone.now() + SUMMARY_DELAY
+    owed.owe(candidate_ids, at=due)  # first: a summary queued but lost is still owed
     waiting = {call.get("candidate_id") for call in waiting_calls(summarise_task) or []}
     missed = set()
     for candidate_id in sorted(set(candidate_ids) - waiting):
         try:
-            summarise_task.using(run_after=timezone.now() + SUMMARY_DELAY).enqueue(candidate_id=candidate_id)
+            summarise_task.using(run_after=due).enqueue(candidate_id=candidate_id)
         except Exception:  # Redis down under RQ: summarised now instead, never lost
             logger.warning("Summary of candidate %s not queued; made at once", candidate_id, exc_info=True)
             missed.add(candidate_id)

@@ -23,13 +23,26 @@ elif NEWSAPP_TASKS_BACKEND == "rq":
         )
     INSTALLED_APPS.append("django_rq")
     RQ_QUEUES = {"default": {"URL": _tasks_redis}}
-    # django-tasks-rq's job class runs django.tasks Task objects (rq's own would call them as functions).
-    RQ = {"JOB_CLASS": "django_tasks_rq.Job"}
+    # django-tasks-rq's job class runs django.tasks Task objects (rq's own would call them as functions);
+    # the worker is RQ's own with a shorter maintenance interval (newsdesk/rq_worker.py).
+    RQ = {"JOB_CLASS": "django_tasks_rq.Job", "WORKER_CLASS": "newsdesk.rq_worker.Worker"}
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
 else:
     raise ImproperlyConfigured(
         f"NEWSAPP_TASKS_BACKEND must be 'database' or 'rq', not {NEWSAPP_TASKS_BACKEND!r}."
     )
+
+# Several workers (docs/newsdesk.md#several-workers). Seconds a worker holds a feed it fetches (renewed
+# after each item) or a candidate it summarises: a worker killed mid-task gives its work up after this.
+# It must outlast the longest step between two renewals (checked below).
+NEWSAPP_TASKS_LEASE = env.float("NEWSAPP_TASKS_LEASE", default=600.0)
+# Seconds between two runs of the sweeper, which queues the due feeds and owed summaries nothing holds.
+NEWSAPP_TASKS_SWEEP_EVERY = env.float("NEWSAPP_TASKS_SWEEP_EVERY", default=60.0)
+# RQ: seconds between a worker's maintenance runs, which move a dead worker's jobs to the failed
+# registry and start a scheduler when the one running died (RQ's own default: 600).
+NEWSAPP_TASKS_RQ_MAINTENANCE = env.int("NEWSAPP_TASKS_RQ_MAINTENANCE", default=60)
+if NEWSAPP_TASKS_SWEEP_EVERY <= 0 or NEWSAPP_TASKS_RQ_MAINTENANCE < 1:
+    raise ImproperlyConfigured("NEWSAPP_TASKS_SWEEP_EVERY must be over 0, NEWSAPP_TASKS_RQ_MAINTENANCE 1+.")
 
 # The newsdesk's fetcher (newsdesk/fetching/), the one way it reads feeds, pages and pictures.
 # Private, loopback, link-local... addresses are refused so a feed URL cannot reach into our own
@@ -89,3 +102,14 @@ if NEWSAPP_LLM_BASE_URL and (
     )
 if NEWSAPP_LLM_TIMEOUT <= 0 or NEWSAPP_LLM_MAX_INPUT_CHARS < 1_000:
     raise ImproperlyConfigured("NEWSAPP_LLM_TIMEOUT must be over 0 and NEWSAPP_LLM_MAX_INPUT_CHARS 1000+.")
+# Between two renewals of a feed's lease a worker reads one page: its robots.txt and the page itself,
+# each after waiting its turn at the host; a summary waits for the language model at most.
+_longest_step = max(
+    2 * (NEWSAPP_FETCH_HOST_WAIT + NEWSAPP_FETCH_TIMEOUT), NEWSAPP_LLM_TIMEOUT if NEWSAPP_LLM_BASE_URL else 0
+)
+if _longest_step >= NEWSAPP_TASKS_LEASE:
+    raise ImproperlyConfigured(
+        f"NEWSAPP_TASKS_LEASE ({NEWSAPP_TASKS_LEASE:g} s) must be longer than a worker's longest step "
+        f"({_longest_step:g} s: twice NEWSAPP_FETCH_HOST_WAIT + NEWSAPP_FETCH_TIMEOUT, and "
+        "NEWSAPP_LLM_TIMEOUT), or a second worker could take a feed the first is still reading."
+    )

@@ -32,13 +32,25 @@ class Candidate(models.Model):
     outlets_count = models.PositiveSmallIntegerField(default=0)
     # The grouping's centroid: term -> weight (newsdesk.grouping).
     centroid = models.JSONField(default=dict, blank=True, editable=False)
+    # Pieces joined since its last summary: a summary is owed from this time on (the sweeper queues it
+    # if no worker has made it by then), and which worker makes it (newsdesk.summaries.owed).
+    summary_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    summary_leased_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         # The admin lists candidates as the Story desk, the editors' word for it.
         verbose_name = "story candidate"
         verbose_name_plural = "story desk"
         ordering = ["-outlets_count", "-last_published_at"]
-        indexes = [models.Index(fields=["status", "-outlets_count", "-last_published_at"])]
+        indexes = [
+            models.Index(fields=["status", "-outlets_count", "-last_published_at"]),
+            # The sweeper's question every minute: the few candidates owing a summary.
+            models.Index(
+                fields=["summary_due_at"],
+                condition=models.Q(summary_due_at__isnull=False),
+                name="candidate_summary_owed",
+            ),
+        ]
 
     def __str__(self):
         return self.title

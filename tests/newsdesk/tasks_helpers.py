@@ -8,8 +8,15 @@ SQLite of a test run), so those tests commit (django_db(transaction=True)). A Re
 cannot start fails the test, loudly: nothing is skipped."""
 
 import os
+import signal
 import subprocess
 import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -119,6 +126,145 @@ def _run_rq_worker() -> None:
     )
     assert done.returncode == 0, f"rqworker failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
     assert "Traceback" not in done.stdout + done.stderr, f"a job failed:\n{done.stdout}\n{done.stderr}"
+
+
+@dataclass
+class Worker:
+    """A worker running in a session of its own, with the processes it forks: an RQ worker's work
+    horse for each job (in a process group of its own: killing the worker's group leaves the horse
+    running, and finishing the job) and, on the worker holding the scheduler's lock, the scheduler."""
+
+    name: str
+    process: subprocess.Popen
+    log: Path
+    stopped_in: float | None = None  # seconds it took to exit once asked to stop (SIGTERM)
+
+    def ready(self) -> bool:
+        """Whether it has started working (its log says so)."""
+        return ("*** Listening on" if on_rq() else "Starting worker") in self.output()
+
+    def kill(self) -> None:
+        """SIGKILL to every process of the worker's session at once: a machine lost."""
+        for pid in self.session():
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.process.wait(10)
+        for _ in range(50):
+            if not self.session():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"worker {self.name} left processes running: {self.session()}")
+
+    def session(self) -> list[int]:
+        """The live processes of the worker's session (a zombie, dead and waiting to be reaped, is not)."""
+        pids = []
+        for entry in os.listdir("/proc"):
+            with suppress(OSError, ValueError):
+                state = (Path("/proc") / entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                if os.getsid(int(entry)) == self.process.pid and state not in "ZX":
+                    pids.append(int(entry))
+        return pids
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@contextmanager
+def workers(count: int, **env: str) -> Iterator[list[Worker]]:
+    """`count` long-running workers of the configured backend on this test run's database and queue
+    (`rqworker --with-scheduler`, or `db_worker`), with `env` added to worker_env(). When the block
+    ends each is stopped by SIGTERM (it finishes the task at hand; an RQ worker gives its scheduler's
+    lock back), SIGKILL after 30 s. Names are unique per run: RQ refuses two live workers of one name."""
+    started, logs = [], tempfile.TemporaryDirectory(prefix="newsdesk-workers-")
+    run = uuid.uuid4().hex[:8]
+    try:
+        for n in range(count):
+            name = f"w{n}-{run}"
+            if on_rq():
+                command = ["rqworker", "--with-scheduler", "--name", name, "default"]
+            else:
+                command = ["db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.2"]
+                command += ["--worker-id", name]
+            log = Path(logs.name) / f"{name}.log"
+            with log.open("wb") as out:
+                process = subprocess.Popen(
+                    [sys.executable, "manage.py", *command],
+                    cwd=ROOT,
+                    env=worker_env() | {"PYTHONUNBUFFERED": "1"} | env,  # a failing test shows whole logs
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            started.append(Worker(name, process, log))
+        yield started
+    finally:
+        for worker in started:
+            if worker.process.poll() is None:
+                os.killpg(worker.process.pid, signal.SIGTERM)
+                worker.stopped_in = time.monotonic()
+        deadline = time.monotonic() + 30
+        for worker in started:
+            with suppress(subprocess.TimeoutExpired):
+                worker.process.wait(max(0.0, deadline - time.monotonic()))
+            if worker.stopped_in is not None:
+                worker.stopped_in = time.monotonic() - worker.stopped_in
+            if worker.session():  # stuck, or a horse left behind
+                worker.kill()
+        logs.cleanup()
+
+
+def worker_tasks(names) -> dict[str, tuple[str, dict, str]]:
+    """What each of the named workers is running: name -> (task path, keyword arguments, result id)."""
+    running = {}
+    if on_rq():
+        import django_rq
+        from rq import Worker as RQWorker
+        from rq.job import Job
+
+        connection = django_rq.get_queue("default").connection
+        for name in names:
+            worker = RQWorker.find_by_key(f"rq:worker:{name}", connection=connection)
+            job_id = worker.get_current_job_id() if worker else None
+            job = Job.fetch(job_id, connection=connection) if job_id else None
+            if job is not None:
+                running[name] = (job.func_name, job.kwargs, job.id)
+        return running
+    from django_tasks_db.models import DBTaskResult
+
+    for row in DBTaskResult.objects.filter(status="RUNNING"):
+        if row.worker_ids and row.worker_ids[-1] in names:
+            running[row.worker_ids[-1]] = (row.task_path, row.args_kwargs["kwargs"], str(row.id))
+    return running
+
+
+def scheduler_group() -> int | None:
+    """The process group of the RQ worker whose scheduler runs (holds the queue's scheduler lock), or
+    None (none runs, the database backend). Killing it would hold up every run_after for a minute."""
+    if not on_rq():
+        return None
+    import django_rq
+    from rq.exceptions import SchedulerNotFound
+    from rq.scheduler import RQScheduler
+
+    connection = django_rq.get_queue("default").connection
+    name = connection.get(RQScheduler.get_locking_key("default"))
+    try:
+        scheduler = RQScheduler.fetch(name.decode(), connection) if name else None
+        return os.getpgid(scheduler.pid) if scheduler and scheduler.pid else None
+    except (SchedulerNotFound, ProcessLookupError):
+        return None
+
+
+def running_results() -> set[str]:
+    """The ids of the tasks the backend holds as running (RQ's started registry; RUNNING rows)."""
+    if on_rq():
+        import django_rq
+        from rq.registry import StartedJobRegistry
+
+        return set(StartedJobRegistry(queue=django_rq.get_queue("default")).get_job_ids())
+    from django_tasks_db.models import DBTaskResult
+
+    return {str(pk) for pk in DBTaskResult.objects.filter(status="RUNNING").values_list("id", flat=True)}
 
 
 def queued_runs(task) -> list[tuple[dict, datetime | None]]:
