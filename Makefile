@@ -73,12 +73,12 @@ run: setup ## Seed the demo if empty, serve it on http://127.0.0.1:8000 with a t
 	$(MANAGE) runserver $(RUN_ADDR)
 
 test: setup ## Run the test suite (no browser tests) with the configured database (SQLite by default)
-	$(PYTEST) -m "not browser and not cluster" -n auto $(PYTEST_ARGS)
+	$(PYTEST) -m "not browser and not cluster" -n auto --dist loadgroup $(PYTEST_ARGS)
 
 test-postgres: $(STAMP) .env ## Start PostgreSQL and Redis, run the suite against them
 	@settings=$$(scripts/services.sh postgres redis); \
 	echo "Testing with:" $$settings; \
-	env $$settings $(PYTEST) -m "not browser and not cluster" -n auto $(PYTEST_ARGS)
+	env $$settings $(PYTEST) -m "not browser and not cluster" -n auto --dist loadgroup $(PYTEST_ARGS)
 
 # The tests marked tasks_backend once more on the distributed backend (RQ on Redis) with a real
 # `manage.py rqworker --with-scheduler` in a process of its own; on PostgreSQL, which that process
