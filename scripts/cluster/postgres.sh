@@ -94,11 +94,18 @@ replica_behind_recycled_wal() {
         END {exit !found}' "$LOGS/replica.log"
 }
 
+# Wait until the replica streams (0), or its log says the primary no longer has the WAL it needs
+# (1, at once: the copy must be made afresh), or SECONDS pass (1). A postmaster gone dies here.
 wait_streaming() {
-    local deadline=$((SECONDS + $1))
+    local deadline=$((SECONDS + $1)) since=$SECONDS
     while ((SECONDS < deadline)); do
         replica_streaming && return 0
         replica_behind_recycled_wal "$REPLICA_LOG_START" && return 1
+        # pg_ctl -W returns before the postmaster writes its PID file: a few seconds' leeway.
+        if [[ -z "$(replica_pid)" ]] && ((SECONDS - since >= 5)); then
+            die "the replica is not running; end of $LOGS/replica.log:
+$(tail -n 20 "$LOGS/replica.log")"
+        fi
         sleep 0.5
     done
     return 1
@@ -109,30 +116,48 @@ start_replica_server() {
     # pg_ctl runs as postgres, which must be able to write the log.
     [[ -e "$LOGS/replica.log" ]] || install -o postgres -g postgres -m 0640 /dev/null "$LOGS/replica.log"
     REPLICA_LOG_START=$(wc -l <"$LOGS/replica.log")
-    as_postgres "$PG_BIN/pg_ctl" -D "$REPLICA_DIR" -l "$LOGS/replica.log" -w -t 120 start >&2 ||
+    # -W, no waiting for connections: a copy the primary has recycled WAL from under never accepts
+    # any (it cannot reach a consistent state), so pg_ctl -w would wait out its timeout;
+    # wait_streaming reads that from the log at once.
+    as_postgres "$PG_BIN/pg_ctl" -D "$REPLICA_DIR" -l "$LOGS/replica.log" -W start >&2 ||
         die "the replica did not start; end of $LOGS/replica.log:
 $(tail -n 20 "$LOGS/replica.log")"
     ln -sfn ../replica/postmaster.pid "$PIDS/replica.pid"
 }
 
+stop_replica_server() {
+    as_postgres "$PG_BIN/pg_ctl" -D "$REPLICA_DIR" -m fast -w -t 60 stop >&2 || true
+    # Its data directory is about to be replaced: never under a running server.
+    [[ -z "$(replica_pid)" ]] || die "the replica (pid $(replica_pid)) does not stop; $REPLICA_DIR left as it is"
+}
+
+# The replica, streaming from the primary. Stopped long enough (or left by a start that failed),
+# it may need WAL the primary has recycled meanwhile: then it is copied afresh. The waits allow
+# for a replay of the WAL written while it was away.
 start_replica() {
     if [[ -n "$(replica_pid)" ]]; then
-        log "replica already running on $HOST:$REPLICA_PORT (pid $(replica_pid))"
         ln -sfn ../replica/postmaster.pid "$PIDS/replica.pid"
-        return
-    fi
-    require_free_port "$REPLICA_PORT" "the PostgreSQL replica"
-    replica_matches_primary || base_backup
-    start_replica_server
-    # Stopped long enough, the primary may have recycled WAL the copy still needs: copy afresh.
-    if ! wait_streaming 30; then
-        log "the replica does not stream from the primary (end of $LOGS/replica.log below); copying it afresh"
-        tail -n 5 "$LOGS/replica.log" >&2
-        as_postgres "$PG_BIN/pg_ctl" -D "$REPLICA_DIR" -m fast -w stop >&2 || true
-        base_backup
+        REPLICA_LOG_START=$(wc -l <"$LOGS/replica.log" 2>/dev/null || echo 0)
+        if wait_streaming 60; then
+            log "replica already running on $HOST:$REPLICA_PORT (pid $(replica_pid)), streaming"
+            return
+        fi
+        log "the running replica does not stream from the primary (end of $LOGS/replica.log below); copying it afresh"
+    else
+        require_free_port "$REPLICA_PORT" "the PostgreSQL replica"
+        replica_matches_primary || base_backup
         start_replica_server
-        wait_streaming 60 || die "the replica does not stream from the primary; see $LOGS/replica.log"
+        if wait_streaming 120; then
+            log "replica streaming on $HOST:$REPLICA_PORT (pid $(replica_pid))"
+            return
+        fi
+        log "the replica does not stream from the primary (end of $LOGS/replica.log below); copying it afresh"
     fi
+    tail -n 5 "$LOGS/replica.log" >&2
+    stop_replica_server
+    base_backup
+    start_replica_server
+    wait_streaming 120 || die "the replica does not stream from the primary; see $LOGS/replica.log"
     log "replica streaming on $HOST:$REPLICA_PORT (pid $(replica_pid))"
 }
 
