@@ -175,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         doc.write_section(markdown, marker="cluster", heading="## The cluster: proxy, app servers, replica")
         log(f"wrote {doc.DOC.relative_to(ROOT)}")
     runs = [r for setup in report["side"]["results"].values() for r in setup.values()]
+    runs += [r for setup in report["side"]["tries"].values() for found in setup.values() for r in found]
     runs += [r for setup in report["pool"]["results"].values() for r in setup.values()]
     failed = sum(1 for r in runs if r.errors)
     if failed and not args.allow_errors:
