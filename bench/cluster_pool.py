@@ -13,7 +13,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from bench.cluster_pages import measure
+from bench.cluster_pages import load, measure
 from bench.cluster_setup import Cluster, argv_of, listener, option
 from bench.lib.processes import HOST, PROCESSES, BenchError, free_port, log
 from bench.lib.servers import RunningServer, Server
@@ -142,6 +142,11 @@ def pooling(cluster: Cluster, pages: dict[str, str], args, *, primary: str, repl
             running[name] = stack.enter_context(RunningServer(server, env, cache_seconds=0, var=folder))
         for instance in running.values():
             instance.wait()
+        # Every worker of every server warm (templates, fragments, connections) before anything
+        # counts: otherwise the first setup measured pays for the first requests.
+        for instance in running.values():
+            for path in pages.values():
+                load([instance.port], path, 1, args, tag="pool-warm", pids=[instance.proc.pid], var=var)
         log(f"uncached pages (page cache off), {server.name} as the cluster's, direct and through PgBouncer")
         for page, path in pages.items():
             for name, instance in running.items():
