@@ -219,7 +219,12 @@ def pool_part(pool: dict) -> list[str]:
             )
     header = ["database connections", "page", "req/s", "p50", "p99", "CPU per answer (app + PgBouncer)"]
     _, verdict = pool_verdict(pool)
-    return [doc.table(header, rows), "", f"Verdict: {verdict}.", ""]
+    note = (
+        "CPU per answer counts the app servers and PgBouncer, not PostgreSQL: with a connection per "
+        "request, each direct connection also costs PostgreSQL a new backend and a SCRAM exchange "
+        "(uncounted here), which PgBouncer's pool spares it while paying a SCRAM exchange of its own."
+    )
+    return [doc.table(header, rows), "", note, "", f"Verdict: {verdict}.", ""]
 
 
 def render(report: dict) -> str:
