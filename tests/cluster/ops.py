@@ -56,32 +56,28 @@ def make_drafts(*, token: str, count: int) -> None:
     _said(made)
 
 
-def schedule_story(*, token: str, seconds: float) -> None:
-    """A story published `seconds` from now (scheduled), saved now."""
-    article = Article(
-        title=f"{TITLE_PREFIX} {token} scheduled",
-        slug=f"cluster-check-{token}-scheduled",
-        category=Category.objects.order_by("pk").first(),
-        summary="A story the cluster's tests schedule a few seconds ahead.",
-        status=Article.Status.PUBLISHED,
-        published_at=timezone.now() + timedelta(seconds=seconds),
-    )
-    article_save(article=article, user=_editor(), comment="Scheduled by the cluster's tests.")
-    _said(_story(article))
-
-
-def publish_story(*, token: str, label: str) -> None:
-    """A story live now, in the first section."""
+def _save_live_story(*, token: str, label: str, seconds: float, verb: str) -> None:
+    """A published story in the first section, live `seconds` from now, saved now."""
     article = Article(
         title=f"{TITLE_PREFIX} {token} {label}",
         slug=f"cluster-check-{token}-{label}",
         category=Category.objects.order_by("pk").first(),
-        summary="A story the cluster's tests publish from a management command.",
+        summary=f"A story the cluster's tests {verb.lower()} from a management command.",
         status=Article.Status.PUBLISHED,
-        published_at=timezone.now(),
+        published_at=timezone.now() + timedelta(seconds=seconds),
     )
-    article_save(article=article, user=_editor(), comment="Published by the cluster's tests.")
+    article_save(article=article, user=_editor(), comment=f"{verb} by the cluster's tests.")
     _said(_story(article))
+
+
+def schedule_story(*, token: str, seconds: float) -> None:
+    """A story published `seconds` from now (scheduled), saved now."""
+    _save_live_story(token=token, label="scheduled", seconds=seconds, verb="Scheduled")
+
+
+def publish_story(*, token: str, label: str) -> None:
+    """A story live now, in the first section."""
+    _save_live_story(token=token, label=label, seconds=0, verb="Published")
 
 
 def retitle(*, article_id: int, title: str) -> None:
